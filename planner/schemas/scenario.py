@@ -1,0 +1,123 @@
+"""Schema of a scenario file (SPEC section 5)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from planner.schemas.base import (
+    MAX_AMOUNT,
+    Currency,
+    Fraction,
+    Month,
+    NonNegative,
+    Positive,
+    PositiveInt,
+    Strict,
+)
+
+MAX_REQUESTS_PER_DAY = 1e13
+MAX_TOKENS_PER_REQUEST = 10_000_000
+
+
+class DemandPoint(Strict):
+    month: Month
+    requests_per_day: NonNegative = Field(le=MAX_REQUESTS_PER_DAY)
+
+
+class Demand(Strict):
+    """Requests per day at `start` growing yearly, or a series of points interpolated."""
+
+    requests_per_day: NonNegative | None = Field(default=None, le=MAX_REQUESTS_PER_DAY)
+    growth_per_year: float = Field(default=0.0, gt=-1.0, le=100.0)
+    series: list[DemandPoint] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Demand:
+        if (self.requests_per_day is None) == (self.series is None):
+            raise ValueError("give either requests_per_day (with growth_per_year) or series")
+        if self.series is not None:
+            months = [p.month for p in self.series]
+            if months != sorted(months) or len(set(months)) != len(months):
+                raise ValueError("series months must be strictly increasing")
+        return self
+
+
+class Slo(Strict):
+    ttft_ms: Positive | None = Field(default=None, description="Time to first token target, ms")
+    tpot_ms: Positive | None = Field(default=None, description="Time per output token target, ms")
+
+
+class Workload(Strict):
+    description: str | None = None
+    input_tokens: PositiveInt = Field(le=MAX_TOKENS_PER_REQUEST)
+    output_tokens: PositiveInt = Field(le=MAX_TOKENS_PER_REQUEST)
+    cached_input_fraction: Fraction = Field(
+        default=0.0, description="Share of input tokens billed at an API's cached-input price"
+    )
+    demand: Demand
+    peak_to_average: float | None = Field(default=None, ge=1.0, le=100.0)
+    hourly_profile: list[NonNegative] | None = Field(default=None, min_length=24, max_length=24)
+    slo: Slo = Field(default_factory=Slo)
+    self_host: list[str] = Field(default_factory=list, description="Candidate model ids")
+    apis: list[str] = Field(default_factory=list, description="Candidate API ids")
+    api_allowed: bool = True
+    spot_allowed: bool = True
+    deferrable: bool = False
+    precision: Literal["fp16", "bf16", "fp8", "int8", "int4", "fp4"] | None = Field(
+        default=None, description="Weight precision for self-hosting; default: best that fits"
+    )
+
+    @model_validator(mode="after")
+    def _shape(self) -> Workload:
+        if self.peak_to_average is not None and self.hourly_profile is not None:
+            raise ValueError("give peak_to_average or hourly_profile, not both")
+        if self.hourly_profile is not None and sum(self.hourly_profile) <= 0:
+            raise ValueError("hourly_profile must have some positive value")
+        if not self.self_host and not (self.api_allowed and self.apis):
+            raise ValueError("a workload needs self_host models or allowed apis to be served")
+        return self
+
+
+class Limits(Strict):
+    capex_budget_per_year: dict[int, NonNegative] = Field(default_factory=dict)
+    max_power_kw: Positive | None = Field(default=None, le=MAX_AMOUNT)
+    max_gpus: dict[str, int] = Field(default_factory=dict)
+    max_spot_share: Fraction | None = None
+
+    @model_validator(mode="after")
+    def _ranges(self) -> Limits:
+        for gpu, count in self.max_gpus.items():
+            if count < 0:
+                raise ValueError(f"max_gpus.{gpu} must be 0 or more, got {count}")
+        for year in self.capex_budget_per_year:
+            if not 1900 <= year <= 2200:
+                raise ValueError(f"capex_budget_per_year keys are calendar years, got {year}")
+        return self
+
+
+STRESS_KEYS = ("demand_multiplier", "api_price_multiplier", "gpu_price_multiplier",
+               "spot_availability")
+
+
+class Scenario(Strict):
+    name: str = Field(min_length=1)
+    description: str | None = None
+    start: Month
+    months: PositiveInt = Field(le=240)
+    step: Literal["month", "quarter"] = "month"
+    currency: Currency | None = Field(default=None, description="Defaults to finance.currency")
+    catalog: str | None = Field(default=None, description="Catalog folder, relative to the file")
+    finance: dict[str, Any] = Field(default_factory=dict, description="Overrides of finance.yaml")
+    offers: list[str] | None = None
+    apis: list[str] | None = None
+    workloads: dict[str, Workload] = Field(min_length=1)
+    limits: Limits = Field(default_factory=Limits)
+    variants: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _quarters(self) -> Scenario:
+        if self.step == "quarter" and self.months % 3:
+            raise ValueError("with step 'quarter', months must be a multiple of 3")
+        return self
