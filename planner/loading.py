@@ -1,21 +1,34 @@
 """YAML -> overrides applied -> validated objects.
 
 Data flows one way: files are read safely (duplicate keys rejected), merged into one tree
-(catalog < scenario < variant < --set), validated by the strict schemas, then cross-checked.
-Every problem is collected and raised once as an InputError naming file, field and what is allowed.
+(catalog < scenario < variant < --set), validated by the strict schemas, then cross-checked
+(planner.consistency). Every problem is collected and raised once as an InputError whose lines read
+`FILE: field.path: what is wrong (got X); allowed: ...`.
+
+The merged tree has the five catalog parts at its root (`gpus`, `offers`, `apis`, `models`,
+`finance`) and the scenario under `scenario`. Override paths are written the way users think of
+them: catalog maps by their file name (`gpus.H200.power_kw`), scenario keys at the root
+(`workloads.chat.demand.growth_per_year`), and `scenario.offers` / `scenario.apis` for the
+scenario's allow-lists (plain `offers.` and `apis.` mean the catalogs).
 """
 
 from __future__ import annotations
 
+import copy
 import math
+import re
+import types
 import typing
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from planner.consistency import reference_problems
 from planner.errors import InputError
 from planner.schemas import Catalog, Finance, Scenario
 from planner.schemas.scenario import STRESS_KEYS
@@ -26,13 +39,16 @@ SHIPPED_SCENARIO_DIR = REPO_ROOT / "scenarios"
 CATALOG_FILES = ("gpus", "offers", "apis", "models", "finance")
 # Scenario keys that share a name with a catalog file; reach them as `scenario.<key>`.
 SCENARIO_ONLY_PREFIX = "scenario"
+SCENARIO_ORIGIN = "scenario"
 
 
 @dataclass(frozen=True)
 class Override:
-    """One change applied on top of the files, recorded in every output."""
+    """One change applied on top of the catalog files, recorded in every output.
 
-    origin: str  # "variant NAME" or "--set"
+    origin: "scenario" (a scenario's `finance:` key), "variant NAME" or "--set"."""
+
+    origin: str
     path: str
     value: Any
 
@@ -61,12 +77,20 @@ class Loaded:
             return self.scenario.currency
         return self.catalog.finance.currency
 
+    def overrides_as_dicts(self) -> list[dict[str, Any]]:
+        """What was applied on top of the catalog, in order (lowest precedence first)."""
+        return [o.as_dict() for o in self.overrides]
+
 
 # --------------------------------------------------------------------------- YAML
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """Safe loader that rejects duplicate mapping keys."""
+# The libyaml parser when installed (the pure-Python one takes ~50 ms per catalog file).
+_SafeBase: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _StrictLoader(_SafeBase):
+    """Safe loader that rejects duplicate mapping keys and reads `1e6` as a number."""
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False):
@@ -89,30 +113,49 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 _StrictLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
 )
+# YAML 1.1 reads `1e6` (no dot) as text; people write demand that way, so read it as a float.
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+_PARSED: dict[str, Any] = {}  # file text -> parsed content (catalogs are re-read per variant)
 
 
 def read_yaml(path: Path) -> Any:
-    """Parse one YAML file safely; a syntax error or duplicate key names file and line."""
+    """Parse one YAML file safely; a syntax error or duplicate key names file and line.
+    Returns a fresh object each call (callers mutate it); parsing is cached by file content."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        files = ", ".join(f"{n}.yaml" for n in CATALOG_FILES)
+        raise InputError(f"{path}: is a folder; allowed: a scenario .yaml file or a catalog "
+                         f"folder holding {files}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot be read ({exc})") from None
-    try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise InputError(f"{path}:{where}: invalid YAML: {problem}") from None
+    if text not in _PARSED:
+        if len(_PARSED) > 256:  # bound the cache in long-running notebooks
+            _PARSED.clear()
+        try:
+            _PARSED[text] = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - safe loader
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" line {mark.line + 1}" if mark is not None else ""
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise InputError(f"{path}:{where}: invalid YAML: {problem}") from None
+    return copy.deepcopy(_PARSED[text])
 
 
 def parse_set_option(text: str) -> tuple[str, Any]:
     """'a.b.c=VALUE' -> ('a.b.c', VALUE parsed as YAML so numbers and booleans keep their type)."""
     path, sep, raw = text.partition("=")
     if not sep or not path.strip():
-        raise InputError(f"--set {text!r}: expected PATH=VALUE, e.g. finance.cost_of_capital=0.1")
+        raise InputError(f"--set {text!r}: expected PATH=VALUE, e.g. "
+                         "--set finance.cost_of_capital=0.1")
     try:
         value = yaml.load(raw, Loader=_StrictLoader)  # noqa: S506
     except yaml.YAMLError:
@@ -120,30 +163,54 @@ def parse_set_option(text: str) -> tuple[str, Any]:
     return path.strip(), value
 
 
-# --------------------------------------------------------------------------- the tree
+# --------------------------------------------------------------------------- schema walking
 
 
-def _read_catalog_tree(catalog_dir: Path) -> dict[str, Any]:
-    if not catalog_dir.is_dir():
-        raise InputError(f"{catalog_dir}: catalog folder not found (it must hold "
-                         + ", ".join(f"{name}.yaml" for name in CATALOG_FILES) + ")")
-    tree: dict[str, Any] = {}
-    problems: list[str] = []
-    for name in CATALOG_FILES:
-        path = catalog_dir / f"{name}.yaml"
-        try:
-            content = read_yaml(path)
-        except InputError as exc:
-            problems.extend(exc.problems)
-            continue
-        if not isinstance(content, dict):
-            problems.append(f"{path}: must be a mapping of "
-                            + ("finance fields" if name == "finance" else f"{name} ids to entries"))
-            continue
-        tree[name] = content
-    if problems:
-        raise InputError(problems[0], problems)
-    return tree
+def _unwrap(annotation: Any) -> list[Any]:
+    """The concrete types an annotation may hold (Optional, Annotated and unions removed)."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [t for arg in typing.get_args(annotation) for t in _unwrap(arg)]
+    return [annotation]
+
+
+def _shape(annotation: Any) -> tuple[str, Any]:
+    """('model', cls) | ('dict', (key_type, value_annotation)) | ('list', item) | ('any', None)
+    | ('value', None): what a node of this annotation holds."""
+    for candidate in _unwrap(annotation):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return "model", candidate
+        origin = typing.get_origin(candidate)
+        if origin is dict:
+            key_type, value = typing.get_args(candidate)
+            return "dict", (key_type, value)
+        if origin is list:
+            return "list", typing.get_args(candidate)[0]
+        if candidate is Any:
+            return "any", None
+    return "value", None
+
+
+def _schema_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
+    """Walk the schema along an error location to the model class found there."""
+    annotation: Any = model
+    for part in loc:
+        kind, inner = _shape(annotation)
+        if kind == "model" and isinstance(part, str) and part in inner.model_fields:
+            annotation = inner.model_fields[part].annotation
+        elif kind == "dict":
+            annotation = inner[1]
+        elif kind == "list" and isinstance(part, int):
+            annotation = inner
+        else:
+            return None
+    kind, inner = _shape(annotation)
+    return inner if kind == "model" else None
+
+
+# --------------------------------------------------------------------------- overrides
 
 
 def _lookup_key(node: dict, part: str) -> Any:
@@ -155,153 +222,177 @@ def _lookup_key(node: dict, part: str) -> Any:
     return None
 
 
-def apply_override(tree: dict[str, Any], path: str, value: Any) -> None:
-    """Set `path` in the merged tree. An unknown intermediate key is an error; a new leaf is
-    allowed here and checked by the schema (so optional fields can be set)."""
+def _route(path: str, has_scenario: bool) -> tuple[str | None, list[str]]:
+    """Which part of the merged tree a user path addresses: (root key, remaining parts)."""
     parts = path.split(".")
+    if any(not p for p in parts):
+        raise InputError(f"{path}: empty path segment; allowed: dotted names such as "
+                         "finance.cost_of_capital")
+    if parts[0] in CATALOG_FILES:
+        return None, parts  # catalog parts live at the tree's root
     if parts[0] == SCENARIO_ONLY_PREFIX:
         parts = parts[1:]
-        node: Any = tree.setdefault("_scenario_shared", {})
-    else:
-        node = tree
-    if not parts or any(not p for p in parts):
-        raise InputError(f"override {path!r}: empty path segment")
-    for depth, part in enumerate(parts[:-1]):
-        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-            continue
-        key = _lookup_key(node, part) if isinstance(node, dict) else None
-        if key is None or not isinstance(node[key], dict | list):
-            known = ", ".join(sorted(map(str, node))) if isinstance(node, dict) else "none"
-            where = ".".join(parts[: depth + 1])
-            raise InputError(f"override {path!r}: unknown path {where!r} (known here: {known})")
-        node = node[key]
-    last = parts[-1]
-    if isinstance(node, list):
-        if not (last.isdigit() and int(last) < len(node)):
-            raise InputError(f"override {path!r}: {last!r} is not an index of a {len(node)}-item "
-                             "list")
-        node[int(last)] = value
-        return
-    key = _lookup_key(node, last)
-    node[last if key is None else key] = value
+        if not parts:
+            raise InputError(f"{path}: a path must name a field, e.g. scenario.offers")
+        if parts[0] == "finance":  # a scenario's finance is merged into the catalog's
+            return None, parts
+    elif parts[0] not in Scenario.model_fields:
+        roots = [*CATALOG_FILES, SCENARIO_ONLY_PREFIX,
+                 *(k for k in Scenario.model_fields if k not in CATALOG_FILES), *STRESS_KEYS]
+        raise InputError(f"{path}: unknown path {parts[0]!r}; allowed: paths starting with "
+                         + ", ".join(roots))
+    if not has_scenario:
+        raise InputError(f"{path}: a scenario field, but no scenario is loaded; allowed without a "
+                         "scenario: paths starting with " + ", ".join(CATALOG_FILES))
+    return SCENARIO_ONLY_PREFIX, parts
 
 
-def _positive_number(name: str, value: Any, upper: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InputError(f"{name}: must be a number, got {value!r}")
-    if value <= 0 or (upper is not None and value > upper):
-        allowed = f"in (0, {upper}]" if upper is not None else "above 0"
-        raise InputError(f"{name}: must be {allowed}, got {value!r}")
+def _tree_loc(path: str, has_scenario: bool = True) -> tuple:
+    """The location of a user path in the merged tree (for messages)."""
+    root, parts = _route(path, has_scenario)
+    return (root, *parts) if root else tuple(parts)
+
+
+def apply_override(tree: dict[str, Any], path: str, value: Any) -> None:
+    """Set `path` in the merged tree, following the schema: every step must be a field the schema
+    knows (a new key is allowed only where the schema holds a free map, such as finance.fx or
+    limits.max_gpus); missing optional sections are created. Raises InputError otherwise."""
+    root, parts = _route(path, SCENARIO_ONLY_PREFIX in tree)
+    node: Any = tree[root] if root else tree
+    annotation: Any = Scenario if root else Catalog
+    for depth, part in enumerate(parts):
+        here = ".".join(parts[: depth + 1])
+        last = depth == len(parts) - 1
+        kind, inner = _shape(annotation)
+        if not isinstance(node, dict | list):
+            raise InputError(f"{path}: {'.'.join(parts[:depth])} holds a value, not a mapping; "
+                             "allowed: a path that ends at a field")
+        if kind == "model":
+            if part not in inner.model_fields or not isinstance(node, dict):
+                at = "" if here == path else f" at {here}"
+                raise InputError(f"{path}: unknown field {part!r}{at}; allowed: "
+                                 + ", ".join(inner.model_fields))
+            key: Any = part
+            annotation = inner.model_fields[part].annotation
+        elif kind in ("dict", "any") and isinstance(node, dict):
+            key = _lookup_key(node, part)
+            value_annotation = inner[1] if kind == "dict" else Any
+            if key is None:
+                if not last and _shape(value_annotation)[0] == "model":
+                    known = ", ".join(sorted(map(str, node))) or "none"
+                    raise InputError(f"{path}: unknown id {part!r} at {here}; allowed: {known}")
+                key = int(part) if kind == "dict" and inner[0] is int and part.isdigit() \
+                    else part
+            annotation = value_annotation
+        elif kind == "list" and isinstance(node, list):
+            if not (part.isdigit() and int(part) < len(node)):
+                raise InputError(f"{path}: {part!r} at {here} is not an index of a "
+                                 f"{len(node)}-item list; allowed: 0 to {len(node) - 1}")
+            key = int(part)
+            annotation = inner
+        else:
+            raise InputError(f"{path}: {'.'.join(parts[:depth]) or path} holds a value, not a "
+                             "mapping; allowed: a path that ends at a field")
+        if last:
+            node[key] = value
+            return
+        child = node[key] if isinstance(node, list) else node.get(key)
+        if child is None and _shape(annotation)[0] in ("model", "dict", "any"):
+            child = node[key] = {}  # an optional section the file left out
+        node = child
+
+
+def _number(name: str, value: Any, upper: float | None = None) -> float:
+    allowed = f"a number above 0 and at most {upper:g}" if upper is not None else \
+        "a number above 0"
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
+            or value <= 0 or (upper is not None and value > upper):
+        raise InputError(f"{name}: not allowed (got {_short(value)}); allowed: {allowed}")
     return float(value)
 
 
-def apply_stress(tree: dict[str, Any], key: str, value: Any) -> None:
-    """The stress multipliers: scale every demand, API price or GPU price; set spot availability."""
+def apply_stress(tree: dict[str, Any], key: str, value: Any) -> list[tuple]:
+    """The stress multipliers: scale every demand, API price or GPU price; set spot availability.
+    Returns the tree locations changed (so messages can name the override)."""
+    touched: list[tuple] = []
+
+    def scale(node: Any, fields: Iterable[str], factor: float, loc: tuple) -> None:
+        if not isinstance(node, dict):
+            return
+        for name in fields:
+            current = node.get(name)
+            if isinstance(current, int | float) and not isinstance(current, bool):
+                node[name] = current * factor
+                touched.append((*loc, name))
+
     if key == "demand_multiplier":
-        factor = _positive_number(key, value)
-        for workload in tree.get("workloads", {}).values():
-            demand = workload.get("demand", {}) if isinstance(workload, dict) else {}
-            if isinstance(demand.get("requests_per_day"), int | float):
-                demand["requests_per_day"] *= factor
-            for point in demand.get("series") or []:
-                if isinstance(point, dict) and isinstance(point.get("requests_per_day"),
-                                                          int | float):
-                    point["requests_per_day"] *= factor
+        factor = _number(key, value)
+        workloads = tree.get(SCENARIO_ONLY_PREFIX, {}).get("workloads")
+        for wname, workload in (workloads.items() if isinstance(workloads, dict) else ()):
+            demand = workload.get("demand") if isinstance(workload, dict) else None
+            loc = (SCENARIO_ONLY_PREFIX, "workloads", wname, "demand")
+            scale(demand, ["requests_per_day"], factor, loc)
+            series = demand.get("series") if isinstance(demand, dict) else None
+            for i, point in enumerate(series if isinstance(series, list) else []):
+                scale(point, ["requests_per_day"], factor, (*loc, "series", i))
     elif key == "api_price_multiplier":
-        factor = _positive_number(key, value)
-        for api in tree["apis"].values():
-            for price in ("input_per_mtok", "output_per_mtok", "cached_input_per_mtok"):
-                if isinstance(api.get(price), int | float):
-                    api[price] *= factor
+        factor = _number(key, value)
+        for api_id, api in tree["apis"].items():
+            scale(api, ["input_per_mtok", "output_per_mtok", "cached_input_per_mtok"], factor,
+                  ("apis", api_id))
     elif key == "gpu_price_multiplier":
-        factor = _positive_number(key, value)
-        for offer in tree["offers"].values():
-            for price in ("price_per_gpu", "price_per_gpu_hour", "price_per_gpu_month"):
-                if isinstance(offer.get(price), int | float):
-                    offer[price] *= factor
+        factor = _number(key, value)
+        for offer_id, offer in tree["offers"].items():
+            scale(offer, ["price_per_gpu", "price_per_gpu_hour", "price_per_gpu_month"], factor,
+                  ("offers", offer_id))
     elif key == "spot_availability":
-        availability = _positive_number(key, value, upper=1.0)
-        for offer in tree["offers"].values():
-            if offer.get("channel") == "spot":
+        availability = _number(key, value, upper=1.0)
+        for offer_id, offer in tree["offers"].items():
+            if isinstance(offer, dict) and offer.get("channel") == "spot":
                 offer["availability"] = availability
-    else:  # pragma: no cover - callers check STRESS_KEYS
-        raise InputError(f"unknown stress key {key!r}; allowed: {', '.join(STRESS_KEYS)}")
+                touched.append(("offers", offer_id, "availability"))
+    else:
+        raise InputError(f"{key}: unknown stress key; allowed: {', '.join(STRESS_KEYS)}")
+    return touched
 
 
-def apply_overrides(tree: dict[str, Any], overrides: list[Override]) -> None:
+def apply_overrides(tree: dict[str, Any], overrides: Iterable[Override],
+                    origins: _Origins | None = None) -> list[str]:
+    """Apply overrides in order (later wins). Path overrides first, then each stress multiplier
+    once with its highest-precedence value, so a --set multiplier replaces a variant's rather than
+    compounding with it. Returns the problems found (bad paths, bad multiplier values)."""
+    problems: list[str] = []
+    stress: dict[str, Override] = {}
     for override in overrides:
         if override.path in STRESS_KEYS:
-            apply_stress(tree, override.path, override.value)
-        else:
+            stress[override.path] = override
+            continue
+        try:
             apply_override(tree, override.path, override.value)
-
-
-# --------------------------------------------------------------------------- validation
-
-
-def _unwrap(annotation: Any) -> list[Any]:
-    """The concrete types an annotation may hold (Optional, Annotated and unions removed)."""
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        return _unwrap(typing.get_args(annotation)[0])
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
-        return [t for arg in typing.get_args(annotation) for t in _unwrap(arg)]
-    return [annotation]
-
-
-def _schema_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
-    """Walk the schema along an error location to the model class found there."""
-    current: Any = model
-    for part in loc:
-        candidates = []
-        for annotation in _unwrap(current):
-            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-                if isinstance(part, str) and part in annotation.model_fields:
-                    candidates.append(annotation.model_fields[part].annotation)
-            elif typing.get_origin(annotation) is dict:
-                candidates.append(typing.get_args(annotation)[1])
-            elif typing.get_origin(annotation) is list and isinstance(part, int):
-                candidates.append(typing.get_args(annotation)[0])
-        if not candidates:
-            return None
-        current = candidates[0]
-    for annotation in _unwrap(current):
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            return annotation
-    return None
-
-
-def _dotted(loc: tuple) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _pydantic_problems(exc: ValidationError, model: type[BaseModel], prefix: tuple,
-                       origin_of: typing.Callable[[tuple], str]) -> list[str]:
-    problems = []
-    for error in exc.errors(include_url=False):
-        loc = tuple(error["loc"])
-        # Errors inside a tagged union carry the type name in loc; drop it for the field path.
-        msg = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            parent = _schema_at(model, loc[:-1])
-            allowed = ", ".join(parent.model_fields) if parent else "see the documentation"
-            msg = f"unknown field; allowed fields: {allowed}"
-        elif error["type"] == "missing":
-            msg = "required field is missing"
-        elif "input" in error and error["type"] not in ("model_type", "dict_type"):
-            msg = f"{msg} (got {_short(error['input'])})"
-        full = prefix + loc
-        problems.append(f"{origin_of(full)}: {_dotted(full)}: {msg}")
+        except InputError as exc:
+            problems.append(f"{_origin_label(override)}: {exc}")
+            continue
+        if origins is not None:
+            origins[_tree_loc(override.path)] = _origin_label(override)
+    for key in STRESS_KEYS:
+        if key not in stress:
+            continue
+        try:
+            touched = apply_stress(tree, key, stress[key].value)
+        except InputError as exc:
+            problems.append(f"{_origin_label(stress[key])}: {exc}")
+            continue
+        if origins is not None:
+            for loc in touched:
+                origins[loc] = f"{_origin_label(stress[key])} ({key})"
     return problems
+
+
+def _origin_label(override: Override) -> str:
+    return override.origin
+
+
+# --------------------------------------------------------------------------- messages
 
 
 @dataclass
@@ -310,129 +401,153 @@ class _Origins:
 
     by_prefix: dict[tuple, str] = field(default_factory=dict)
 
+    def __setitem__(self, loc: tuple, origin: str) -> None:
+        # Keys as text: a --set path says "0" or "2027" where the tree holds an int.
+        self.by_prefix[tuple(map(str, loc))] = origin
+
     def __call__(self, loc: tuple) -> str:
-        for length in range(len(loc), 0, -1):
-            if tuple(loc[:length]) in self.by_prefix:
-                return self.by_prefix[tuple(loc[:length])]
-        return self.by_prefix.get((), "input")
+        key = tuple(map(str, loc))
+        for length in range(len(key), -1, -1):
+            if key[:length] in self.by_prefix:
+                return self.by_prefix[key[:length]]
+        return "input"
+
+    def message(self, loc: tuple, what: str) -> str:
+        return f"{self(loc)}: {_dotted(loc)}: {what}"
 
 
-def _validate_tree(tree: dict[str, Any], origins: _Origins, with_scenario: bool):
-    problems: list[str] = []
-    catalog = scenario = None
-    catalog_part = {name: tree.get(name, {}) for name in CATALOG_FILES}
-    try:
-        catalog = Catalog.model_validate(catalog_part)
-    except ValidationError as exc:
-        problems += _pydantic_problems(exc, Catalog, (), origins)
-    if with_scenario:
-        scenario_part = {k: v for k, v in tree.items() if k not in CATALOG_FILES
-                         and not k.startswith("_")}
-        scenario_part.update(tree.get("_scenario_shared", {}))
-        try:
-            scenario = Scenario.model_validate(scenario_part)
-        except ValidationError as exc:
-            problems += _pydantic_problems(exc, Scenario, (), origins)
-    return catalog, scenario, problems
+def _dotted(loc: tuple) -> str:
+    if loc[:1] == (SCENARIO_ONLY_PREFIX,):
+        loc = loc[1:]  # scenario fields are written from the scenario file's root
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(file)"
 
 
-def _unknown(kind: str, ident: Any, known: typing.Iterable[str]) -> str:
-    names = sorted(known)
-    listed = ", ".join(names[:25]) + (", ..." if len(names) > 25 else "")
-    return f"unknown {kind} {ident!r}; known {kind}s: {listed}"
+def _short(value: Any) -> str:
+    if isinstance(value, date):
+        text = value.isoformat()
+    elif isinstance(value, dict):
+        text = "a mapping"
+    elif isinstance(value, list):
+        text = f"a list of {len(value)}"
+    else:
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
-def consistency_problems(catalog: Catalog, scenario: Scenario | None,
-                         origins: _Origins) -> list[str]:
-    """Cross-reference checks the per-file schemas cannot make."""
-    problems = []
-
-    def add(loc: tuple, message: str) -> None:
-        problems.append(f"{origins(loc)}: {_dotted(loc)}: {message}")
-
-    finance = catalog.finance
-    known_currencies = {finance.currency, *finance.fx}
-    for offer_id, offer in catalog.offers.items():
-        if offer.gpu not in catalog.gpus:
-            add(("offers", offer_id, "gpu"), _unknown("gpu", offer.gpu, catalog.gpus))
-        if offer.currency not in known_currencies:
-            add(("offers", offer_id, "currency"), _no_fx(offer.currency, finance))
-    for api_id, api in catalog.apis.items():
-        if api.currency not in known_currencies:
-            add(("apis", api_id, "currency"), _no_fx(api.currency, finance))
-    for model_id, model in catalog.models.items():
-        for i, measured in enumerate(model.measured):
-            if measured.gpu not in catalog.gpus:
-                add(("models", model_id, "measured", i, "gpu"),
-                    _unknown("gpu", measured.gpu, catalog.gpus))
-    if scenario is None:
-        return problems
-
-    if scenario.currency and scenario.currency not in known_currencies:
-        add(("currency",), _no_fx(scenario.currency, finance))
-    for name, ids, pool in (("offer", scenario.offers, catalog.offers),
-                            ("api", scenario.apis, catalog.apis)):
-        for i, ident in enumerate(ids or []):
-            if ident not in pool:
-                add((f"{name}s", i), _unknown(name, ident, pool))
-    for gpu in scenario.limits.max_gpus:
-        if gpu not in catalog.gpus:
-            add(("limits", "max_gpus", gpu), _unknown("gpu", gpu, catalog.gpus))
-    allowed_apis = set(catalog.apis if scenario.apis is None else scenario.apis)
-    for wname, workload in scenario.workloads.items():
-        for i, model_id in enumerate(workload.self_host):
-            if model_id not in catalog.models:
-                add(("workloads", wname, "self_host", i),
-                    _unknown("model", model_id, catalog.models))
-        for i, api_id in enumerate(workload.apis):
-            if api_id not in catalog.apis:
-                add(("workloads", wname, "apis", i), _unknown("api", api_id, catalog.apis))
-            elif api_id not in allowed_apis:
-                add(("workloads", wname, "apis", i),
-                    f"api {api_id!r} is not in the scenario's allowed apis "
-                    f"({', '.join(sorted(allowed_apis))})")
-    return problems
+_TYPE_NAMES = {
+    "int_type": "a whole number", "int_from_float": "a whole number", "float_type": "a number",
+    "string_type": "text", "bool_type": "true or false", "dict_type": "a mapping",
+    "list_type": "a list", "date_type": "a date written YYYY-MM-DD",
+    "int_parsing": "a whole number", "float_parsing": "a number", "bool_parsing": "true or false",
+    "date_parsing": "a date written YYYY-MM-DD", "model_type": "a mapping of fields",
+    "finite_number": "a finite number",
+}
+_BOUNDS = {"greater_than_equal": ("ge", ">="), "greater_than": ("gt", ">"),
+           "less_than_equal": ("le", "<="), "less_than": ("lt", "<")}
 
 
-def _no_fx(currency: str, finance: Finance) -> str:
-    rates = ", ".join(sorted(finance.fx)) or "none"
-    return (f"currency {currency!r} has no FX rate: finance.fx converts into "
-            f"{finance.currency} and knows {rates}; add fx.{currency} to finance.yaml")
+def _describe(error: dict, model: type[BaseModel]) -> str:
+    """One pydantic error as `what is wrong (got X); allowed: ...`."""
+    kind, ctx = error["type"], error.get("ctx") or {}
+    got = f" (got {_short(error['input'])})" if "input" in error else ""
+    if kind == "extra_forbidden":
+        parent = _schema_at(model, tuple(error["loc"])[:-1])
+        allowed = ", ".join(parent.model_fields) if parent else "see docs/inputs.md"
+        return f"unknown field; allowed: {allowed}"
+    if kind == "missing":
+        return "required field is missing"
+    if kind in _TYPE_NAMES:
+        return f"wrong type{got}; allowed: {_TYPE_NAMES[kind]}"
+    if kind in _BOUNDS:
+        name, sign = _BOUNDS[kind]
+        bound = ctx.get(name)
+        bound = f"{bound:g}" if isinstance(bound, int | float) else bound
+        return f"out of range{got}; allowed: {sign} {bound}"
+    if kind == "literal_error":
+        return f"not allowed{got}; allowed: {ctx.get('expected')}"
+    if kind in ("too_short", "too_long"):
+        return f"{error['msg'].removeprefix('Value error, ')}{got}"
+    message = error["msg"].removeprefix("Value error, ")
+    what, sep, allowed = message.partition("; allowed: ")
+    if kind == "value_error" and not isinstance(error.get("input"), dict):
+        return f"{what}{got}{sep}{allowed}"
+    return message
 
 
-# --------------------------------------------------------------------------- entry points
+def _pydantic_problems(exc: ValidationError, model: type[BaseModel], prefix: tuple,
+                       origins: _Origins) -> list[str]:
+    return [origins.message(prefix + tuple(error["loc"]), _describe(error, model))
+            for error in exc.errors(include_url=False)]
 
 
-def _catalog_origins(catalog_dir: Path) -> _Origins:
+# --------------------------------------------------------------------------- reading
+
+
+def _read_catalog_tree(catalog_dir: Path, replace: dict[str, Path] | None = None
+                       ) -> tuple[dict[str, Any], _Origins]:
+    """The five catalog files as one tree; `replace` swaps single files (validate FILE)."""
+    replace = replace or {}
+    if not catalog_dir.is_dir() and len(replace) < len(CATALOG_FILES):
+        raise InputError(f"{catalog_dir}: catalog folder not found; allowed: a folder holding "
+                         + ", ".join(f"{name}.yaml" for name in CATALOG_FILES))
+    tree: dict[str, Any] = {}
     origins = _Origins()
+    problems: list[str] = []
     for name in CATALOG_FILES:
-        origins.by_prefix[(name,)] = str(catalog_dir / f"{name}.yaml")
-    return origins
+        path = replace.get(name, catalog_dir / f"{name}.yaml")
+        origins[(name,)] = str(path)
+        try:
+            content = read_yaml(path)
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
+        if not isinstance(content, dict):
+            what = "finance fields" if name == "finance" else f"{name} ids to entries"
+            problems.append(f"{path}: must be a mapping of {what} (got {_short(content)})")
+            continue
+        tree[name] = content
+    if problems:
+        raise InputError(problems[0] if len(problems) == 1 else
+                         f"{len(problems)} problems:\n  " + "\n  ".join(problems), problems)
+    return tree, origins
 
 
-def _merge_scenario(tree: dict[str, Any], raw: Any, path: Path, origins: _Origins) -> None:
+def _read_scenario(path: Path) -> dict[str, Any]:
+    raw = read_yaml(path)
     if not isinstance(raw, dict):
-        raise InputError(f"{path}: a scenario must be a mapping with name, start, months, "
-                         "workloads, ...")
-    origins.by_prefix[()] = str(path)
-    finance_overrides = raw.get("finance") or {}
+        got = "an empty file" if raw is None else _short(raw)
+        raise InputError(f"{path}: a scenario must be a mapping (got {got}); allowed keys: "
+                         + ", ".join(Scenario.model_fields))
+    return raw
+
+
+def _merge_scenario(tree: dict[str, Any], raw: dict[str, Any], path: Path,
+                    origins: _Origins) -> tuple[list[Override], list[str]]:
+    """Put the scenario under tree['scenario'] and merge its `finance:` into the catalog's."""
+    origins[(SCENARIO_ONLY_PREFIX,)] = str(path)
+    tree[SCENARIO_ONLY_PREFIX] = dict(raw)
+    applied: list[Override] = []
+    problems: list[str] = []
+    finance_overrides = raw.get("finance")
+    if finance_overrides is None:
+        return applied, problems
     if not isinstance(finance_overrides, dict):
-        raise InputError(f"{path}: finance: must be a mapping of finance fields to values")
+        problems.append(f"{path}: finance: wrong type (got {_short(finance_overrides)}); "
+                        "allowed: a mapping of finance fields to values")
+        return applied, problems
     for key, value in finance_overrides.items():
         if key not in Finance.model_fields:
-            raise InputError(f"{path}: finance.{key}: unknown finance field; allowed fields: "
-                             + ", ".join(Finance.model_fields))
-        tree["finance"][key] = value
-        origins.by_prefix[("finance", key)] = str(path)
-    for key, value in raw.items():
-        if key in CATALOG_FILES:
-            # `offers` and `apis` in a scenario are allow-lists, not catalog entries.
-            if key != "finance":
-                tree.setdefault("_scenario_shared", {})[key] = value
+            problems.append(f"{path}: finance.{key}: unknown field; allowed: "
+                            + ", ".join(Finance.model_fields))
             continue
-        tree[key] = value
-        origins.by_prefix[(key,)] = str(path)
-    tree.setdefault("_scenario_shared", {})["finance"] = finance_overrides
+        # A field is replaced whole (fx too: a scenario that changes currency restates fx).
+        tree["finance"][key] = value
+        origins[("finance", key)] = str(path)
+        applied.append(Override(SCENARIO_ORIGIN, f"finance.{key}", value))
+    return applied, problems
 
 
 def _resolve_catalog_dir(catalog_dir: Path | str | None, scenario_path: Path | None,
@@ -446,85 +561,146 @@ def _resolve_catalog_dir(catalog_dir: Path | str | None, scenario_path: Path | N
 
 def variant_overrides(raw_variants: Any, name: str, source: str) -> list[Override]:
     if not isinstance(raw_variants, dict) or name not in raw_variants:
-        known = ", ".join(raw_variants) if isinstance(raw_variants, dict) and raw_variants else \
-            "none"
-        raise InputError(f"{source}: variants: unknown variant {name!r}; known variants: {known}")
+        known = ", ".join(map(str, raw_variants)) if isinstance(raw_variants, dict) \
+            and raw_variants else "none"
+        raise InputError(f"{source}: variants: unknown variant {name!r}; allowed: {known}")
     changes = raw_variants[name]
     if not isinstance(changes, dict):
-        raise InputError(f"{source}: variants.{name}: must be a mapping of dotted paths to values")
-    return [Override(f"variant {name}", str(path), value) for path, value in changes.items()]
+        raise InputError(f"{source}: variants.{name}: wrong type (got {_short(changes)}); "
+                         "allowed: a mapping of dotted paths to values")
+    return [Override(f"{source} variant {name!r}", str(path), value)
+            for path, value in changes.items()]
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def _validate_tree(tree: dict[str, Any], origins: _Origins
+                   ) -> tuple[Catalog | None, Scenario | None, list[str]]:
+    problems: list[str] = []
+    catalog = scenario = None
+    try:
+        catalog = Catalog.model_validate({name: tree[name] for name in CATALOG_FILES})
+    except ValidationError as exc:
+        problems += _pydantic_problems(exc, Catalog, (), origins)
+    if SCENARIO_ONLY_PREFIX in tree:
+        try:
+            scenario = Scenario.model_validate(tree[SCENARIO_ONLY_PREFIX])
+        except ValidationError as exc:
+            problems += _pydantic_problems(exc, Scenario, (SCENARIO_ONLY_PREFIX,), origins)
+    return catalog, scenario, problems
+
+
+def _raise(problems: list[str]) -> typing.NoReturn:
+    problems = list(dict.fromkeys(problems))
+    raise InputError(problems[0] if len(problems) == 1 else
+                     f"{len(problems)} problems:\n  " + "\n  ".join(problems), problems)
 
 
 def load(scenario_path: Path | str | None = None, *, catalog_dir: Path | str | None = None,
-         sets: typing.Iterable[str] = (), variant: str | None = None) -> Loaded:
-    """Read, merge, override and validate. Raises InputError listing every problem."""
-    scenario_file = Path(scenario_path) if scenario_path is not None else None
-    raw_scenario = read_yaml(scenario_file) if scenario_file is not None else None
-    directory = _resolve_catalog_dir(catalog_dir, scenario_file, raw_scenario)
-    tree = _read_catalog_tree(directory)
-    origins = _catalog_origins(directory)
-    if scenario_file is not None:
-        _merge_scenario(tree, raw_scenario, scenario_file, origins)
+         sets: Iterable[str] = (), variant: str | None = None,
+         replace: dict[str, Path] | None = None) -> Loaded:
+    """Read, merge, override and validate. Raises InputError listing every problem.
 
+    Precedence (later wins): catalog files < the scenario's `finance:` < the variant < `sets`.
+    `replace` maps a catalog part name to a file that stands in for it (used by validate)."""
+    scenario_file = Path(scenario_path) if scenario_path is not None else None
+    raw_scenario = _read_scenario(scenario_file) if scenario_file is not None else None
+    directory = _resolve_catalog_dir(catalog_dir, scenario_file, raw_scenario)
+    tree, origins = _read_catalog_tree(directory, replace)
+
+    problems: list[str] = []
     overrides: list[Override] = []
+    if scenario_file is not None:
+        overrides, problems = _merge_scenario(tree, raw_scenario, scenario_file, origins)
+    requested: list[Override] = []
     if variant is not None:
         if scenario_file is None:
-            raise InputError("--variant needs a scenario")
-        overrides += variant_overrides(raw_scenario.get("variants"), variant, str(scenario_file))
-    overrides += [Override("--set", *parse_set_option(text)) for text in sets]
-    for override in overrides:
-        origins.by_prefix[tuple(override.path.split("."))] = f"{override.origin} {override.path}"
-    apply_overrides(tree, overrides)
+            raise InputError(f"--variant {variant}: needs a scenario")
+        requested += variant_overrides(raw_scenario.get("variants"), variant, str(scenario_file))
+    requested += [Override("--set", *parse_set_option(text)) for text in sets]
+    problems += apply_overrides(tree, requested, origins)
+    overrides += requested
 
-    catalog, scenario, problems = _validate_tree(tree, origins, scenario_file is not None)
-    if catalog is not None and (scenario_file is None or scenario is not None):
-        problems += consistency_problems(catalog, scenario, origins)
+    catalog, scenario, schema_problems = _validate_tree(tree, origins)
+    problems += schema_problems
+    problems += reference_problems(tree, origins.message)
     if problems:
-        raise InputError(problems[0] if len(problems) == 1 else
-                         f"{len(problems)} problems:\n  " + "\n  ".join(problems), problems)
+        _raise(problems)
     return Loaded(catalog=catalog, catalog_dir=directory, scenario=scenario,
                   scenario_path=scenario_file, variant=variant, overrides=tuple(overrides))
 
 
-def load_catalog(catalog_dir: Path | str | None = None, sets: typing.Iterable[str] = ()) -> Loaded:
-    return load(None, catalog_dir=catalog_dir, sets=sets)
+def load_catalog(catalog_dir: Path | str | None = None, sets: Iterable[str] = (),
+                 replace: dict[str, Path] | None = None) -> Loaded:
+    return load(None, catalog_dir=catalog_dir, sets=sets, replace=replace)
 
 
-def validate_paths(paths: typing.Iterable[Path | str] = (), catalog_dir: Path | str | None = None,
-                   sets: typing.Iterable[str] = ()) -> tuple[list[str], list[str]]:
-    """Check catalogs and scenarios (and every variant of each); return (checked, problems)."""
+def validate_paths(paths: Iterable[Path | str] = (), catalog_dir: Path | str | None = None,
+                   sets: Iterable[str] = ()) -> tuple[list[str], list[str]]:
+    """Check catalogs and scenarios (and every variant of each); return (checked, problems).
+
+    A PATH may be a catalog folder, a single catalog file (named gpus.yaml, offers.yaml, ...: it
+    stands in for that file of --catalog or the shipped catalog), a scenario file, or a folder of
+    scenario files."""
     targets = [Path(p) for p in paths]
     if not targets:
         targets = [Path(catalog_dir) if catalog_dir else SHIPPED_CATALOG_DIR,
                    *sorted(SHIPPED_SCENARIO_DIR.glob("*.yaml"))]
-    checked, problems = [], []
+    sets = list(sets)
+    checked: list[str] = []
+    problems: list[str] = []
     for target in targets:
-        expanded = sorted(target.glob("*.yaml")) if target.is_dir() and not _is_catalog(target) \
-            else [target]
+        if target.is_dir() and not _looks_like_catalog(target):
+            expanded = sorted(target.glob("*.yaml"))
+            if not expanded:
+                problems.append(f"{target}: no .yaml files; allowed: a catalog folder (holding "
+                                + ", ".join(f"{n}.yaml" for n in CATALOG_FILES)
+                                + ") or a folder of scenario files")
+        else:
+            expanded = [target]
         for path in expanded:
             checked.append(str(path))
-            problems += _validate_one(path, catalog_dir, list(sets))
+            problems += _validate_one(path, catalog_dir, sets)
     return checked, list(dict.fromkeys(problems))
 
 
-def _is_catalog(directory: Path) -> bool:
-    return all((directory / f"{name}.yaml").exists() for name in CATALOG_FILES)
+def _looks_like_catalog(directory: Path) -> bool:
+    return any((directory / f"{name}.yaml").exists() for name in CATALOG_FILES)
+
+
+def _catalog_sets(sets: list[str]) -> list[str]:
+    """The --set options a catalog alone takes: scenario paths are skipped (they apply to the
+    scenarios checked alongside), anything else is kept so that a bad path is still reported."""
+    scenario_roots = {SCENARIO_ONLY_PREFIX, *Scenario.model_fields} - set(CATALOG_FILES)
+    return [text for text in sets
+            if text.partition("=")[0].strip().split(".")[0] not in scenario_roots]
 
 
 def _validate_one(path: Path, catalog_dir: Path | str | None, sets: list[str]) -> list[str]:
     try:
         if path.is_dir():
-            load_catalog(path, sets)
+            load_catalog(path, _catalog_sets(sets))
             return []
-        loaded = load(path, catalog_dir=catalog_dir, sets=sets)
+        if path.stem in CATALOG_FILES:
+            base = Path(catalog_dir) if catalog_dir else SHIPPED_CATALOG_DIR
+            load_catalog(base, _catalog_sets(sets), replace={path.stem: path})
+            return []
+        raw = _read_scenario(path)
     except InputError as exc:
         return exc.problems
-    problems = []
-    for name in loaded.scenario.variants:
+    try:
+        load(path, catalog_dir=catalog_dir, sets=sets)
+        base_problems: list[str] = []
+    except InputError as exc:
+        base_problems = exc.problems
+    problems = list(base_problems)
+    variants = raw.get("variants")
+    for name in variants if isinstance(variants, dict) else ():
         try:
-            load(path, catalog_dir=catalog_dir, sets=sets, variant=name)
+            load(path, catalog_dir=catalog_dir, sets=sets, variant=str(name))
         except InputError as exc:
-            problems += [f"{p} [in variant {name!r}]" for p in exc.problems]
+            problems += [p for p in exc.problems if p not in base_problems]
     return problems
 
 
@@ -536,3 +712,11 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, int | float | str | bool) or value is None:
         return value
     return str(value)
+
+
+__all__ = [
+    "CATALOG_FILES", "SHIPPED_CATALOG_DIR", "SHIPPED_SCENARIO_DIR", "Loaded", "Override",
+    "apply_override", "apply_overrides", "apply_stress", "load", "load_catalog",
+    "parse_set_option", "read_yaml", "validate_paths", "variant_overrides",
+]
+

@@ -13,13 +13,13 @@ MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 def _check_month(value: str) -> str:
     if not MONTH_PATTERN.match(value):
-        raise ValueError(f"a month must be written YYYY-MM with MM from 01 to 12, got {value!r}")
+        raise ValueError("not a month; allowed: YYYY-MM with MM from 01 to 12, e.g. 2026-07")
     return value
 
 
 def _check_currency(value: str) -> str:
     if not re.fullmatch(r"[A-Z]{3}", value):
-        raise ValueError(f"a currency is a 3-letter ISO code such as USD or CNY, got {value!r}")
+        raise ValueError("not a currency code; allowed: a 3-letter ISO code such as USD or CNY")
     return value
 
 

@@ -36,13 +36,53 @@ class Gpu(Sourced):
     )
     power_kw: Positive = Field(le=100, description="Board power, kW")
     scale_up_bandwidth_gb_per_s: Positive = Field(
-        description="NVLink / Infinity Fabric bandwidth per GPU, one direction, GB/s"
+        description="NVLink / Infinity Fabric bandwidth per GPU as vendors quote it (aggregate of "
+        "both directions), GB/s; the roofline's all-reduce uses half of it (one direction)"
     )
     gpus_per_node: PositiveInt = Field(le=1024)
     # Achievable fractions of the peaks above, measured by microbenchmarks (see efficiency_source).
     bandwidth_efficiency: PositiveFraction = Field(description="Achieved/peak HBM bandwidth")
     compute_efficiency: PositiveFraction = Field(description="Achieved/peak dense matmul FLOPS")
     efficiency_source: str = Field(min_length=1)
+    # Roofline calibration (docs/roofline.md). Defaults are neutral or engine defaults; the shipped
+    # gpus.yaml sets each one with its source in calibration_source.
+    compute_efficiency_by_precision: dict[Precision, PositiveFraction] = Field(
+        default_factory=dict,
+        description="Achieved/peak dense matmul FLOPS per precision (microbenchmark); a precision "
+        "not listed uses compute_efficiency",
+    )
+    engine_bandwidth_efficiency: PositiveFraction = Field(
+        default=1.0,
+        description="Fraction of the microbenchmark HBM bandwidth a serving engine's decode "
+        "kernels sustain end to end (paged attention, small GEMVs, gaps), dimensionless",
+    )
+    engine_compute_efficiency: PositiveFraction = Field(
+        default=1.0,
+        description="Fraction of the microbenchmark matmul FLOPS a serving engine sustains end "
+        "to end (non-GEMM ops, attention kernels, real layer shapes), dimensionless",
+    )
+    usable_memory_fraction: PositiveFraction = Field(
+        default=0.9,
+        description="Share of memory_gb available to weights + KV cache after runtime, activations "
+        "and fragmentation (vLLM gpu_memory_utilization default 0.9)",
+    )
+    engine_max_batch: PositiveInt = Field(
+        default=512, le=65536,
+        description="Most sequences one engine instance (one tensor-parallel group) decodes at "
+        "once (vLLM max_num_seqs / TensorRT-LLM max_batch_size), sequences",
+    )
+    gemm_half_efficiency_rows: NonNegative = Field(
+        default=0.0, le=65536,
+        description="Decode GEMM rows (batch tokens) at which matmul efficiency is half its "
+        "large-shape value: efficiency x B/(B + this); 0 turns the effect off, tokens",
+    )
+    allreduce_latency_us: NonNegative = Field(
+        default=0.0, le=1e6,
+        description="Fixed latency of one tensor-parallel all-reduce, microseconds",
+    )
+    calibration_source: str | None = Field(
+        default=None, description="Where the roofline calibration fields above came from"
+    )
 
 
 class Offer(Sourced):
@@ -109,14 +149,25 @@ class Api(Sourced):
 
 
 class MeasuredThroughput(Sourced):
-    """A benchmarked deployment; overrides the roofline for the same shape."""
+    """A benchmarked deployment; overrides the roofline for the same gpu, precision and tp and a
+    shape within 25% of input and output tokens (rule in docs/roofline.md)."""
 
     gpu: str
     precision: Precision
+    kv_precision: Precision | None = Field(
+        default=None, description="KV-cache precision of the benchmark; default as the roofline's"
+    )
     tp: PositiveInt = 1
     input_tokens: PositiveInt
     output_tokens: PositiveInt
-    output_tokens_per_s_per_gpu: Positive
+    output_tokens_per_s_per_gpu: Positive = Field(
+        description="Output tokens per second per GPU (whole group's output / GPUs), tokens/s"
+    )
+    concurrency: PositiveInt | None = Field(
+        default=None,
+        description="Requests in flight per tensor-parallel group during the benchmark; "
+        "None = offline maximum throughput (all requests queued)",
+    )
     notes: str | None = None
 
 

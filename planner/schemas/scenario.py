@@ -12,6 +12,7 @@ from planner.schemas.base import (
     Fraction,
     Month,
     NonNegative,
+    NonNegativeInt,
     Positive,
     PositiveInt,
     Strict,
@@ -83,14 +84,11 @@ class Workload(Strict):
 class Limits(Strict):
     capex_budget_per_year: dict[int, NonNegative] = Field(default_factory=dict)
     max_power_kw: Positive | None = Field(default=None, le=MAX_AMOUNT)
-    max_gpus: dict[str, int] = Field(default_factory=dict)
+    max_gpus: dict[str, NonNegativeInt] = Field(default_factory=dict, description="Per GPU id")
     max_spot_share: Fraction | None = None
 
     @model_validator(mode="after")
     def _ranges(self) -> Limits:
-        for gpu, count in self.max_gpus.items():
-            if count < 0:
-                raise ValueError(f"max_gpus.{gpu} must be 0 or more, got {count}")
         for year in self.capex_budget_per_year:
             if not 1900 <= year <= 2200:
                 raise ValueError(f"capex_budget_per_year keys are calendar years, got {year}")
