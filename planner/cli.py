@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from planner import loading
-from planner.errors import InputError, PlannerError
+from planner.errors import InfeasibleError, InputError, PlannerError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="scenario files or catalog folders (default: everything shipped)")
     _common(validate)
     validate.set_defaults(handler=cmd_validate)
+    _add_throughput_command(commands)
+    _add_money_commands(commands)
     return parser
 
 
@@ -61,6 +63,136 @@ def cmd_validate(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
     else:
         text = f"ok: {len(checked)} catalog(s) and scenario(s) valid"
     return result, text, (2 if problems else 0)
+
+
+# --------------------------------------------------------------------------- money commands
+
+
+def _add_money_commands(commands: argparse._SubParsersAction) -> None:
+    """tco, compare and breakeven (SPEC section 7; planner/economics.py, docs/finance.md)."""
+    tco = commands.add_parser("tco", help="owned cost per GPU-hour against the GPU's rentals")
+    tco.add_argument("gpu", metavar="GPU", help="GPU id from gpus.yaml, e.g. H200")
+    tco.add_argument("--capex", type=float, metavar="AMOUNT",
+                     help="price of one GPU in the reporting currency (default: its purchase "
+                     "offer in that currency, else its first purchase offer converted)")
+    tco.add_argument("--years", type=float, metavar="N",
+                     help="depreciation years (default finance.depreciation_years)")
+    tco.add_argument("--method", choices=("straight_line", "annuity"),
+                     help="capital recovery (default finance.depreciation_method)")
+    _common(tco)
+    tco.set_defaults(handler=cmd_tco)
+
+    compare = commands.add_parser("compare", help="monthly cost of a token volume on every API "
+                                  "(and self-hosted on every GPU offer with --model)")
+    compare.add_argument("--input-tokens-per-month", type=float, required=True, metavar="N")
+    compare.add_argument("--output-tokens-per-month", type=float, required=True, metavar="N")
+    compare.add_argument("--cached-input-tokens-per-month", type=float, default=0.0, metavar="N",
+                         help="part of the input tokens billed at the cached-input price")
+    compare.add_argument("--model", metavar="M", help="self-host this model id on every GPU offer")
+    compare.add_argument("--utilization", type=float, metavar="U",
+                         help="share of paid GPU-hours doing work (default finance.utilization)")
+    compare.add_argument("--request-input", type=int, metavar="N",
+                         help="input tokens per request for the roofline (default: 500 output "
+                         "tokens and input in the ratio of the monthly volumes)")
+    compare.add_argument("--request-output", type=int, metavar="N",
+                         help="output tokens per request for the roofline (default 500)")
+    compare.add_argument("--precision", metavar="P", help="weight precision for self-hosting")
+    compare.add_argument("--ttft-ms", type=float, metavar="X", help="time-to-first-token SLO")
+    compare.add_argument("--tpot-ms", type=float, metavar="X", help="time-per-output-token SLO")
+    _common(compare)
+    compare.set_defaults(handler=cmd_compare)
+
+    breakeven = commands.add_parser("breakeven", help="buy-vs-rent months per GPU; with a "
+                                    "scenario, API-vs-self-host volumes per workload")
+    breakeven.add_argument("scenario", nargs="?", metavar="SCENARIO", help="scenario file")
+    _common(breakeven)
+    breakeven.set_defaults(handler=cmd_breakeven)
+
+
+def cmd_tco(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
+    from planner import economics
+
+    loaded = loading.load_catalog(args.catalog, args.sets)
+    result = economics.tco(loaded, args.gpu, currency=args.currency, capex=args.capex,
+                           years=args.years, method=args.method)
+    return result, economics.render_tco(result), 0
+
+
+def cmd_compare(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
+    from planner import economics
+
+    loaded = loading.load_catalog(args.catalog, args.sets)
+    result = economics.compare(
+        loaded, input_tokens_per_month=args.input_tokens_per_month,
+        output_tokens_per_month=args.output_tokens_per_month,
+        cached_input_tokens_per_month=args.cached_input_tokens_per_month, model=args.model,
+        utilization=args.utilization, currency=args.currency,
+        request_input_tokens=args.request_input, request_output_tokens=args.request_output,
+        ttft_ms=args.ttft_ms, tpot_ms=args.tpot_ms, precision=args.precision)
+    return result, economics.render_compare(result), 0
+
+
+def cmd_breakeven(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
+    from planner import economics
+
+    loaded = loading.load(args.scenario, catalog_dir=args.catalog, sets=args.sets)
+    result = economics.breakeven(loaded, currency=args.currency)
+    return result, economics.render_breakeven(result), 0
+
+
+# --------------------------------------------------------------------------- throughput
+
+
+def _add_throughput_command(commands: argparse._SubParsersAction) -> None:
+    """planner throughput (SPEC section 6; planner/roofline.py, docs/roofline.md)."""
+    sub = commands.add_parser("throughput", help="what one GPU serves (roofline performance model)")
+    sub.add_argument("model", metavar="MODEL", help="model id from models.yaml")
+    sub.add_argument("gpu", metavar="GPU", help="GPU id from gpus.yaml")
+    sub.add_argument("--precision", metavar="P", help="weight precision (default: fp8 where the "
+                     "GPU has it, else bf16; fp16 with --ideal)")
+    sub.add_argument("--kv-precision", metavar="P", help="KV-cache precision (default: follows "
+                     "the weights)")
+    sub.add_argument("--tp", type=int, metavar="N", help="tensor-parallel degree (default: the "
+                     "best per GPU)")
+    sub.add_argument("--input", type=int, default=1000, metavar="N",
+                     help="input tokens per request (default 1000)")
+    sub.add_argument("--output", type=int, default=1000, metavar="N",
+                     help="output tokens per request (default 1000)")
+    sub.add_argument("--batch", type=int, metavar="N", help="decode batch (default: the largest "
+                     "that fits and meets the SLO)")
+    sub.add_argument("--ttft-ms", type=float, metavar="X", help="time-to-first-token target")
+    sub.add_argument("--tpot-ms", type=float, metavar="X", help="time-per-output-token target")
+    sub.add_argument("--ideal", action="store_true", help="pure roofline: every efficiency 1, "
+                     "all memory usable, no engine batch ceiling, measured entries ignored")
+    _common(sub)
+    sub.set_defaults(handler=cmd_throughput)
+
+
+def cmd_throughput(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
+    from planner import roofline
+
+    catalog = loading.load_catalog(args.catalog, args.sets).catalog
+    for kind, ident, pool in (("model", args.model, catalog.models), ("gpu", args.gpu,
+                                                                       catalog.gpus)):
+        if ident not in pool:
+            raise InputError(f"unknown {kind} {ident!r}; known {kind}s: "
+                             + ", ".join(sorted(pool)))
+    gpu = catalog.gpus[args.gpu]
+    precision = args.precision or ("fp16" if args.ideal else roofline.default_precision(gpu))
+    try:
+        result = roofline.evaluate(
+            catalog.models[args.model], gpu, precision=precision, input_tokens=args.input,
+            output_tokens=args.output, kv_precision=args.kv_precision, tp=args.tp,
+            batch=args.batch, ttft_ms=args.ttft_ms, tpot_ms=args.tpot_ms, ideal=args.ideal,
+            model_id=args.model, gpu_id=args.gpu)
+    except InfeasibleError as exc:
+        if "does not fit" not in str(exc):
+            raise
+        others = [g for g in roofline.gpus_that_fit(catalog, args.model, precision, args.input,
+                                                    args.output) if not g.startswith(args.gpu)]
+        hint = f" At {precision} it also fits on: {', '.join(others)}." if others else ""
+        raise InfeasibleError(f"{exc}{hint}") from None
+    return result.as_dict(), roofline.render(result), 0
 
 
 # --------------------------------------------------------------------------- output

@@ -5,11 +5,19 @@ Conventions: rates are yearly fractions (0.133 = 13.3%); a year is 8760 hours, a
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from datetime import date
 
 from planner.errors import InputError
 from planner.schemas import Finance, Gpu, Offer
-from planner.units import HOURS_PER_MONTH, HOURS_PER_YEAR, MONTHS_PER_YEAR, month_index
+from planner.units import (
+    HOURS_PER_MONTH,
+    HOURS_PER_YEAR,
+    MONTHS_PER_YEAR,
+    TOKENS_PER_MTOK,
+    month_index,
+)
 
 
 def capital_per_gpu_hour(capex: float, cost_of_capital: float, years: float,
@@ -151,3 +159,142 @@ def convert(amount: float, from_currency: str, to_currency: str, finance: Financ
     if from_currency == to_currency:
         return amount
     return amount * fx_rate(from_currency, to_currency, finance)
+
+
+# --------------------------------------------------------------------------- owned TCO
+
+
+@dataclass(frozen=True)
+class OwnedCostPerHour:
+    """Cost of one owned GPU per GPU-hour, by part, in one currency (SPEC section 7)."""
+
+    capital: float
+    colocation: float
+    electricity: float
+    staff: float
+    other: float
+
+    @property
+    def opex(self) -> float:
+        """Everything but capital: colocation, electricity, staff and other opex."""
+        return self.colocation + self.electricity + self.staff + self.other
+
+    @property
+    def total(self) -> float:
+        return self.capital + self.opex
+
+
+def owned_cost_per_gpu_hour(capex: float, power_kw: float, finance: Finance, *,
+                            years: float | None = None,
+                            method: str | None = None) -> OwnedCostPerHour:
+    """Seed 000's TCO chain for one GPU bought at `capex` (in finance.currency).
+
+    `years` and `method` default to finance.depreciation_years and finance.depreciation_method.
+    """
+    years = finance.depreciation_years if years is None else years
+    method = finance.depreciation_method if method is None else method
+    return OwnedCostPerHour(
+        capital=capital_per_gpu_hour(capex, finance.cost_of_capital, years, method),
+        colocation=colocation_per_gpu_hour(finance.colocation_per_kw_month,
+                                           finance.provisioned_kw_per_gpu),
+        electricity=electricity_per_gpu_hour(power_kw, finance.pue, finance.electricity_per_kwh),
+        staff=staff_per_gpu_hour(finance.staff_cost_per_year, finance.gpus_per_staff),
+        other=finance.other_opex_per_gpu_year / HOURS_PER_YEAR,
+    )
+
+
+# --------------------------------------------------------------------------- buy vs rent
+
+
+def capital_cost_to_month(capex: float, cost_of_capital: float, months: float,
+                          method: str = "straight_line") -> float:
+    """Cost of capital accrued on a price paid at month 0, after `months` months.
+
+    straight_line: simple interest on the whole price, capex x r x m/12 (seed 000's convention,
+    the same interest that capex x (1 + r x years) spreads over the life);
+    annuity: compound interest, capex x ((1 + r)^(m/12) - 1) (the time value the annuity uses).
+
+    >>> capital_cost_to_month(1200, 0.12, 6)
+    72.0
+    """
+    if method == "straight_line":
+        return capex * cost_of_capital * months / MONTHS_PER_YEAR
+    if method == "annuity":
+        return capex * ((1 + cost_of_capital) ** (months / MONTHS_PER_YEAR) - 1)
+    raise ValueError(f"unknown depreciation method {method!r}")
+
+
+def breakeven_months(purchase_price: float, monthly_rent: float, monthly_opex: float,
+                     cost_of_capital: float, depreciation_years: float,
+                     method: str = "straight_line") -> int | None:
+    """First whole month m (1-based) in which owning has cost strictly less than renting so far.
+
+    owning(m)  = purchase_price + capital_cost_to_month(m) + monthly_opex x m
+    renting(m) = monthly_rent x m
+    No resale or book value is credited (the purchase is sunk: with the book value counted both
+    sides grow at a constant rate and there is no crossing month). None when owning does not
+    win within depreciation_years x 12 months.
+
+    >>> breakeven_months(1200, 150, 20, 0.12, 4)  # 1200 + 12m + 20m < 150m from m = 11
+    11
+    """
+    last_month = math.ceil(depreciation_years * MONTHS_PER_YEAR - 1e-9)
+    for month in range(1, last_month + 1):
+        owning = (purchase_price + capital_cost_to_month(purchase_price, cost_of_capital, month,
+                                                         method) + monthly_opex * month)
+        if owning < monthly_rent * month:
+            return month
+    return None
+
+
+# --------------------------------------------------------------------------- API vs self-host
+
+
+def api_cost(input_tokens: float, output_tokens: float, input_per_mtok: float,
+             output_per_mtok: float, cached_input_tokens: float = 0.0,
+             cached_input_per_mtok: float | None = None) -> float:
+    """Bill of an API for a token volume, in the API's currency.
+
+    `cached_input_tokens` are part of `input_tokens` and billed at the cached-input price (at the
+    input price when the API has none).
+
+    >>> round(api_cost(240e6, 120e6, 0.20, 0.42), 2)  # seed 001: 240 x 0.20 + 120 x 0.42
+    98.4
+    """
+    if cached_input_tokens > input_tokens:
+        raise ValueError("cached input tokens are part of the input tokens and cannot exceed them")
+    cached_price = input_per_mtok if cached_input_per_mtok is None else cached_input_per_mtok
+    return ((input_tokens - cached_input_tokens) * input_per_mtok
+            + cached_input_tokens * cached_price
+            + output_tokens * output_per_mtok) / TOKENS_PER_MTOK
+
+
+def gpus_needed(tokens_per_month: float, tokens_per_gpu_hour: float, utilization: float = 1.0,
+                tp: int = 1) -> int:
+    """Whole GPUs, in whole tensor-parallel groups of `tp`, that serve a monthly volume:
+    ceil(tokens / (tokens per GPU-hour x 730 x utilization)) rounded up to a multiple of tp.
+
+    >>> gpus_needed(1e9, 1e6, 0.5, tp=2)  # 1e9 / (1e6 x 730 x 0.5) = 2.74 -> 3 -> 4
+    4
+    """
+    if tokens_per_gpu_hour <= 0 or utilization <= 0:
+        raise ValueError("tokens per GPU-hour and utilization must be positive")
+    if tokens_per_month <= 0:
+        return 0
+    exact = tokens_per_month / (tokens_per_gpu_hour * HOURS_PER_MONTH * utilization)
+    gpus = math.ceil(exact - 1e-9)
+    return max(tp, math.ceil(gpus / tp) * tp)
+
+
+def breakeven_tokens_per_month(monthly_cost: float, api_cost_per_mtok: float,
+                               capacity_tokens_per_month: float) -> float | None:
+    """Monthly volume above which a fixed-cost deployment beats an API: cost / API price,
+    or None when the deployment is full before it gets there (or the API is free).
+
+    >>> breakeven_tokens_per_month(1000.0, 2.0, 1e9)  # 1000 / 2 per Mtok = 500 Mtok
+    500000000.0
+    """
+    if api_cost_per_mtok <= 0:
+        return None
+    volume = monthly_cost / api_cost_per_mtok * TOKENS_PER_MTOK
+    return volume if volume <= capacity_tokens_per_month else None

@@ -1,0 +1,654 @@
+"""Roofline performance model of LLM serving (SPEC section 6; formulas in docs/roofline.md).
+
+What one GPU serves for a (model, GPU, weight precision, KV precision, tensor-parallel degree,
+request shape, SLO). Pure functions of the validated catalog objects: no YAML, no I/O.
+
+The physics, per tensor-parallel group of `tp` GPUs:
+- memory: weights (all experts resident) + KV cache of every sequence at full context must fit in
+  usable_memory_fraction x memory_gb per GPU;
+- a decode step of batch B takes max(memory time, compute time) + all-reduce time, where memory time
+  reads the weights (for MoE only the experts the batch touches in expectation) and the batch's KV
+  cache at its average context, and compute time is 2 x active params x B plus attention FLOPs;
+- prefill is compute-bound; in continuous batching it interleaves with decode, so one request of
+  I input and O output tokens costs the group O x step / B + prefill seconds (the duty cycle).
+Achievable rates are peak x microbenchmark fraction x engine fraction, all catalog data; `ideal`
+sets every efficiency to 1, the usable memory to all of it and removes the engine's batch ceiling.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+from planner.errors import InfeasibleError, InputError
+from planner.schemas.catalog import Catalog, Gpu, MeasuredThroughput, Model
+from planner.units import (
+    BYTES_PER_GB,
+    BYTES_PER_TB,
+    BYTES_PER_VALUE,
+    FLOPS_PER_TFLOPS,
+    SECONDS_PER_HOUR,
+    TOKENS_PER_MTOK,
+)
+
+# Tensor-parallel all-reduces exchange activations, which engines keep in 16 bits whatever the
+# weight precision; Megatron-style TP needs two per layer (after attention, after the MLP).
+ACTIVATION_BYTES = 2.0
+ALLREDUCES_PER_LAYER = 2
+TP_CHOICES = (1, 2, 4, 8, 16, 32, 64)
+# A measured entry overrides the roofline for shapes within this relative distance (both lengths).
+MEASURED_SHAPE_TOLERANCE = 0.25
+# Integer weight formats can run weight-only (W8A16 / W4A16: dequantized into 16-bit matmuls) on a
+# GPU without integer tensor cores for them; float formats (fp8, fp4) need the hardware.
+WEIGHT_ONLY_PRECISIONS = ("int8", "int4")
+# Default precision order for best_deployment: lowest bytes first, never below fp8 unless asked.
+DEFAULT_PRECISIONS = ("fp8", "bf16", "fp16")
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class Throughput:
+    """What one GPU serves for one deployment and request shape. Times in ms, rates per second."""
+
+    model: str
+    gpu: str
+    precision: str
+    kv_precision: str
+    tp: int
+    weights_gb: float  # whole model, all GPUs of the TP group
+    kv_bytes_per_token: float  # whole model, bytes per token of context
+    max_batch: int  # largest batch whose weights + full-context KV fit (after engine ceiling)
+    batch: int  # chosen batch (best under SLO, or the one asked)
+    decode_step_ms: float
+    prefill_ms: float  # prefill time of one request's input, alone on the group
+    ttft_ms: float
+    output_tokens_per_s_per_gpu: float
+    total_tokens_per_s_per_gpu: float  # (input + output) tokens served per second per GPU
+    bound: str  # "memory" | "compute" (decode step), "measured" when an entry overrode it
+    measured: bool  # True when a catalog `measured` entry overrode the roofline
+    input_tokens: int
+    output_tokens: int
+    tpot_ms: float = 0.0  # mean time between output tokens, prefill interleaving included
+    usable_memory_gb: float = 0.0  # usable memory of the whole TP group
+    ideal: bool = False
+    measured_source: str | None = None
+
+    @property
+    def requests_per_gpu_hour(self) -> float:
+        """Requests of this shape one GPU completes per hour."""
+        return self.output_tokens_per_s_per_gpu * SECONDS_PER_HOUR / self.output_tokens
+
+    @property
+    def gpu_hours_per_mtok(self) -> float:
+        """GPU-hours per million total (input + output) tokens."""
+        return TOKENS_PER_MTOK / (self.total_tokens_per_s_per_gpu * SECONDS_PER_HOUR)
+
+    @property
+    def total_tokens_per_gpu_hour(self) -> float:
+        return self.total_tokens_per_s_per_gpu * SECONDS_PER_HOUR
+
+    def as_dict(self) -> dict:
+        """Every SPEC section 9 key of `planner throughput`, plus the derived figures."""
+        out = asdict(self)
+        out["requests_per_gpu_hour"] = self.requests_per_gpu_hour
+        out["gpu_hours_per_mtok"] = self.gpu_hours_per_mtok
+        out["total_tokens_per_gpu_hour"] = self.total_tokens_per_gpu_hour
+        return out
+
+
+@dataclass(frozen=True)
+class Step:
+    """One decode step of the TP group, per GPU, in seconds. The weight matmuls and the attention
+    are separate kernels, so each is bounded by its own roofline and their times add."""
+
+    gemm_memory_s: float  # weights read
+    gemm_compute_s: float  # 2 x active params x B
+    attention_memory_s: float  # KV cache read at the batch's mean context
+    attention_compute_s: float
+    comm_s: float  # tensor-parallel all-reduces
+
+    @property
+    def memory_s(self) -> float:
+        return self.gemm_memory_s + self.attention_memory_s
+
+    @property
+    def compute_s(self) -> float:
+        return self.gemm_compute_s + self.attention_compute_s
+
+    @property
+    def total_s(self) -> float:
+        return (max(self.gemm_memory_s, self.gemm_compute_s)
+                + max(self.attention_memory_s, self.attention_compute_s) + self.comm_s)
+
+    @property
+    def bound(self) -> str:
+        """Attention is memory-bound in decode; the weight matmuls decide."""
+        return "memory" if self.gemm_memory_s >= self.gemm_compute_s else "compute"
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Achievable per-GPU rates after calibration (or the peaks, when ideal)."""
+
+    bandwidth_bytes_per_s: float
+    flops_per_s: float
+    gemm_half_rows: float
+    usable_memory_bytes: float
+    link_bytes_per_s: float  # one direction
+    allreduce_latency_s: float
+    batch_ceiling: int | None
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def bytes_per_value(precision: str) -> float:
+    try:
+        return BYTES_PER_VALUE[precision]
+    except KeyError:
+        raise InputError(f"unknown precision {precision!r}; allowed: "
+                         + ", ".join(BYTES_PER_VALUE)) from None
+
+
+def weights_bytes(model: Model, precision: str) -> float:
+    """All parameters (every expert of a MoE is resident), bytes."""
+    return model.params_b * 1e9 * bytes_per_value(precision)
+
+
+def kv_bytes_per_token(model: Model, kv_precision: str) -> float:
+    """KV cache per token of context, whole model. GQA/MHA: 2 (K and V) x layers x kv_heads x
+    head_dim x bytes; MLA stores one latent of kv_lora_rank + rope_head_dim per layer."""
+    size = bytes_per_value(kv_precision)
+    if model.attention == "mla":
+        return model.layers * (model.kv_lora_rank + model.rope_head_dim) * size
+    return 2 * model.layers * model.kv_heads * model.head_dim * size
+
+
+def kv_shards(model: Model, tp: int) -> int:
+    """Into how many disjoint parts a TP group splits the KV cache. GQA shards by KV head, so a
+    group wider than kv_heads replicates heads; MLA has no heads in its latent, so it is served
+    with data-parallel attention (each GPU keeps the latents of its own sequences)."""
+    return tp if model.attention == "mla" else min(tp, model.kv_heads)
+
+
+def moe_params(model: Model) -> tuple[float, float]:
+    """(always-read params, routed-expert params), counts. Solves active = shared + k/E x routed
+    and total = shared + routed; a dense model is all shared."""
+    total = model.params_b * 1e9
+    if model.experts is None:
+        return total, 0.0
+    share = model.experts_per_token / model.experts
+    routed = (total - model.active_params_b * 1e9) / (1.0 - share) if share < 1 else 0.0
+    return total - routed, routed
+
+
+def experts_touched(experts: int, per_token: int, tokens: float) -> float:
+    """Expected distinct experts a layer reads for `tokens` tokens routed uniformly:
+    E x (1 - (1 - k/E)^tokens)."""
+    return experts * (1.0 - (1.0 - per_token / experts) ** tokens)
+
+
+def decode_weight_bytes(model: Model, precision: str, tokens: float) -> float:
+    """Weight bytes read for one forward pass over `tokens` tokens (whole model)."""
+    shared, routed = moe_params(model)
+    read = shared
+    if routed:
+        read += routed * experts_touched(model.experts, model.experts_per_token, tokens) \
+            / model.experts
+    return read * bytes_per_value(precision)
+
+
+def active_params(model: Model) -> float:
+    return (model.active_params_b or model.params_b) * 1e9
+
+
+def _attention_dims(model: Model, decode: bool) -> tuple[int, int]:
+    """(query-key dim, value dim) per head. MLA decodes in the latent space (absorbed weights)
+    and prefills with materialized heads of head_dim (+ rope part for QK)."""
+    if model.attention == "mla":
+        if decode:
+            return model.kv_lora_rank + model.rope_head_dim, model.kv_lora_rank
+        return model.head_dim + model.rope_head_dim, model.head_dim
+    return model.head_dim, model.head_dim
+
+
+def attention_flops_per_token(model: Model, context: float, decode: bool = True) -> float:
+    """Score and weighted-sum FLOPs of one query token against `context` cached tokens."""
+    qk, v = _attention_dims(model, decode)
+    return 2.0 * model.layers * model.attention_heads * (qk + v) * context
+
+
+def decode_flops_per_token(model: Model, context: float) -> float:
+    return 2.0 * active_params(model) + attention_flops_per_token(model, context)
+
+
+def prefill_flops(model: Model, input_tokens: int) -> float:
+    """Matmuls of every input token plus causal attention (token t attends to t tokens)."""
+    causal_pairs = input_tokens * (input_tokens + 1) / 2
+    return (2.0 * active_params(model) * input_tokens
+            + attention_flops_per_token(model, 1.0, decode=False) * causal_pairs)
+
+
+# --------------------------------------------------------------------------- rates
+
+
+def compute_precision(gpu: Gpu, precision: str, gpu_id: str = "") -> str:
+    """The dense_tflops key the matmuls run at for weights stored in `precision`."""
+    bytes_per_value(precision)
+    if precision in gpu.dense_tflops:
+        return precision
+    sixteen = [p for p in ("bf16", "fp16") if p in gpu.dense_tflops]
+    if precision in ("fp16", "bf16", *WEIGHT_ONLY_PRECISIONS) and sixteen:
+        return sixteen[0]
+    name = gpu_id or gpu.name or "this GPU"
+    raise InputError(f"{name} has no {precision} tensor cores (its dense_tflops lists "
+                     f"{', '.join(gpu.dense_tflops)}); int8/int4 may run weight-only on 16-bit "
+                     "matmuls, fp8 and fp4 need hardware support")
+
+
+def rates(gpu: Gpu, precision: str, ideal: bool = False, gpu_id: str = "") -> Rates:
+    key = compute_precision(gpu, precision, gpu_id)
+    peak_flops = gpu.dense_tflops[key] * FLOPS_PER_TFLOPS
+    peak_bw = gpu.memory_bandwidth_tb_per_s * BYTES_PER_TB
+    link = gpu.scale_up_bandwidth_gb_per_s * BYTES_PER_GB / 2  # vendors quote both directions
+    memory = gpu.memory_gb * BYTES_PER_GB
+    if ideal:
+        return Rates(peak_bw, peak_flops, 0.0, memory, link, 0.0, None)
+    matmul = gpu.compute_efficiency_by_precision.get(key, gpu.compute_efficiency)
+    return Rates(
+        bandwidth_bytes_per_s=peak_bw * gpu.bandwidth_efficiency * gpu.engine_bandwidth_efficiency,
+        flops_per_s=peak_flops * matmul * gpu.engine_compute_efficiency,
+        gemm_half_rows=gpu.gemm_half_efficiency_rows,
+        usable_memory_bytes=memory * gpu.usable_memory_fraction,
+        link_bytes_per_s=link,
+        allreduce_latency_s=gpu.allreduce_latency_us * 1e-6,
+        batch_ceiling=gpu.engine_max_batch,
+    )
+
+
+def allreduce_seconds(model: Model, r: Rates, tp: int, tokens: float) -> float:
+    """Ring all-reduce of `tokens` x hidden activations, twice per layer: each GPU sends and
+    receives 2 (tp-1)/tp of the message over its scale-up link, plus a fixed latency."""
+    if tp == 1:
+        return 0.0
+    message = tokens * model.hidden_size * ACTIVATION_BYTES
+    one = 2 * (tp - 1) / tp * message / r.link_bytes_per_s + r.allreduce_latency_s
+    return model.layers * ALLREDUCES_PER_LAYER * one
+
+
+# --------------------------------------------------------------------------- times
+
+
+def decode_step(model: Model, r: Rates, *, precision: str, kv_precision: str, tp: int,
+                batch: int, context: float) -> Step:
+    """Time of one decode step of `batch` sequences at mean `context` tokens, per GPU."""
+    kv_read = batch * context * kv_bytes_per_token(model, kv_precision) / kv_shards(model, tp)
+    weights_read = decode_weight_bytes(model, precision, batch) / tp
+    # Small-M matmuls run below their large-shape efficiency: B / (B + half) of it.
+    gemm_fraction = batch / (batch + r.gemm_half_rows)
+    return Step(
+        gemm_memory_s=weights_read / r.bandwidth_bytes_per_s,
+        gemm_compute_s=batch * 2.0 * active_params(model) / tp / (r.flops_per_s * gemm_fraction),
+        attention_memory_s=kv_read / r.bandwidth_bytes_per_s,
+        attention_compute_s=batch * attention_flops_per_token(model, context) / tp
+        / r.flops_per_s,
+        comm_s=allreduce_seconds(model, r, tp, batch),
+    )
+
+
+def decode_step_seconds(model: Model, gpu: Gpu, *, precision: str, batch: int = 1,
+                        context: float = 0.0, kv_precision: str | None = None, tp: int = 1,
+                        ideal: bool = False) -> float:
+    """Decode step time in seconds without any fit check (seed 002's single-card arithmetic)."""
+    r = rates(gpu, precision, ideal)
+    return decode_step(model, r, precision=precision, kv_precision=kv_precision or precision,
+                       tp=tp, batch=batch, context=context).total_s
+
+
+def prefill_seconds(model: Model, r: Rates, *, precision: str, tp: int,
+                    input_tokens: int) -> tuple[float, float]:
+    """(marginal, standalone) prefill time of one request's input on the group.
+    Marginal: its compute and all-reduces inside a running batch, whose weight reads the decode
+    step already pays. Standalone: alone, the larger of compute and one read of the weights."""
+    compute = prefill_flops(model, input_tokens) / tp / r.flops_per_s
+    comm = allreduce_seconds(model, r, tp, input_tokens)
+    weights = decode_weight_bytes(model, precision, input_tokens) / tp / r.bandwidth_bytes_per_s
+    return compute + comm, max(compute, weights) + comm
+
+
+# --------------------------------------------------------------------------- one deployment
+
+
+@dataclass(frozen=True)
+class _Point:
+    batch: int
+    step: Step
+    tpot_s: float
+    ttft_s: float
+    output_per_s_group: float
+
+
+@dataclass(frozen=True)
+class _Deployment:
+    """A (model, gpu, precision, kv precision, tp, shape) with its memory fit worked out."""
+
+    model: Model
+    rates: Rates
+    precision: str
+    kv_precision: str
+    tp: int
+    input_tokens: int
+    output_tokens: int
+    fit_batch: int  # sequences that fit by memory alone
+    prefill_marginal_s: float
+    prefill_standalone_s: float
+
+    @property
+    def max_batch(self) -> int:
+        ceiling = self.rates.batch_ceiling
+        return self.fit_batch if ceiling is None else min(self.fit_batch, ceiling)
+
+    def point(self, batch: int) -> _Point:
+        """Continuous batching at steady state: B sequences decode at mean context I + O/2, and
+        each finished sequence is replaced by a new one whose prefill interleaves with decode."""
+        out = self.output_tokens
+        step = decode_step(self.model, self.rates, precision=self.precision,
+                           kv_precision=self.kv_precision, tp=self.tp, batch=batch,
+                           context=self.input_tokens + out / 2)
+        cycle_s = out * step.total_s + batch * self.prefill_marginal_s
+        prefill_share = batch * self.prefill_marginal_s / cycle_s
+        # Mean wait of a new request for the prefill "server" (M/D/1), plus half a decode step.
+        wait_s = prefill_share / (2 * (1 - prefill_share)) * self.prefill_marginal_s
+        ttft_s = self.prefill_standalone_s + wait_s + step.total_s / 2
+        return _Point(batch, step, cycle_s / out, ttft_s, batch * out / cycle_s)
+
+
+def _deployment(model: Model, gpu: Gpu, r: Rates, precision: str, kv_precision: str, tp: int,
+                input_tokens: int, output_tokens: int) -> _Deployment:
+    kv_seq_per_gpu = (input_tokens + output_tokens) * kv_bytes_per_token(model, kv_precision) \
+        / kv_shards(model, tp)
+    free = r.usable_memory_bytes - weights_bytes(model, precision) / tp
+    fit = max(0, math.floor(free / kv_seq_per_gpu)) if free > 0 else 0
+    marginal, standalone = prefill_seconds(model, r, precision=precision, tp=tp,
+                                           input_tokens=input_tokens)
+    return _Deployment(model, r, precision, kv_precision, tp, input_tokens, output_tokens,
+                       fit, marginal, standalone)
+
+
+def default_kv_precision(gpu: Gpu, precision: str) -> str:
+    """KV cache follows 16-bit and fp8 weights; int8 weights keep an int8 cache; 4-bit weights
+    keep an fp8 cache where the GPU has fp8, else 16 bits (what serving engines ship)."""
+    if precision in ("fp32", "fp16", "bf16", "fp8", "int8"):
+        return precision
+    return "fp8" if "fp8" in gpu.dense_tflops else "fp16"
+
+
+def _gb(value_bytes: float) -> str:
+    return f"{value_bytes / BYTES_PER_GB:,.1f} GB"
+
+
+def _no_fit_message(model: Model, gpu: Gpu, r: Rates, precision: str, kv_precision: str,
+                    tp: int, input_tokens: int, output_tokens: int, model_id: str,
+                    gpu_id: str, ideal: bool) -> str:
+    context = input_tokens + output_tokens
+    weights = weights_bytes(model, precision)
+    kv_seq = context * kv_bytes_per_token(model, kv_precision)
+    per_gpu = r.usable_memory_bytes
+    share = "" if ideal else f" ({gpu.usable_memory_fraction:g} x {gpu.memory_gb:g} GB each)"
+    text = (f"{model_id or 'the model'} at {precision} does not fit on {tp} x {gpu_id or 'GPU'}: "
+            f"weights need {_gb(weights)} plus {_gb(kv_seq)} of {kv_precision} KV cache for one "
+            f"{context}-token sequence, and {tp} GPU(s) offer {_gb(per_gpu * tp)} usable{share}.")
+    needed = next((n for n in TP_CHOICES if _deployment(
+        model, gpu, r, precision, kv_precision, n, input_tokens, output_tokens).fit_batch >= 1),
+        None)
+    options = []
+    if needed is not None and needed <= gpu.gpus_per_node:
+        options.append(f"--tp {needed} ({needed} GPUs) at {precision}")
+    elif needed is not None:
+        options.append(f"{needed} GPUs at {precision}, more than one {gpu.gpus_per_node}-GPU node "
+                       "(pipeline parallelism across nodes is not modelled)")
+    for lower in ("fp8", "int8", "int4", "fp4"):
+        if bytes_per_value(lower) >= bytes_per_value(precision):
+            continue
+        try:
+            lower_rates = rates(gpu, lower, ideal)
+        except InputError:
+            continue
+        lower_kv = kv_precision if bytes_per_value(kv_precision) <= bytes_per_value(lower) \
+            else default_kv_precision(gpu, lower)
+        for n in TP_CHOICES:
+            if n > gpu.gpus_per_node:
+                break
+            if _deployment(model, gpu, lower_rates, lower, lower_kv, n, input_tokens,
+                           output_tokens).fit_batch >= 1:
+                weights_text = _gb(weights_bytes(model, lower))
+                options.append(f"--precision {lower} on {n} GPU(s) ({weights_text} of weights)")
+                break
+    if options:
+        text += " It would fit with " + "; or ".join(options) + "."
+    else:
+        text += " Nothing in one node of this GPU holds it; choose a GPU with more memory."
+    return text
+
+
+def _best_point(dep: _Deployment, ttft_ms: float | None, tpot_ms: float | None,
+                batch: int | None) -> _Point | str:
+    """The largest batch meeting the SLO (throughput never falls with batch, latency never
+    improves), or the asked batch; a string explains why none qualifies."""
+
+    def ok(p: _Point) -> bool:
+        return (tpot_ms is None or p.tpot_s * 1e3 <= tpot_ms) and \
+            (ttft_ms is None or p.ttft_s * 1e3 <= ttft_ms)
+
+    if batch is not None:
+        if batch > dep.max_batch:
+            context = dep.input_tokens + dep.output_tokens
+            return (f"batch {batch} is more than the {dep.max_batch} sequences of {context} "
+                    "tokens that memory and the engine's batch ceiling allow")
+        return dep.point(batch)
+    low, high = 1, dep.max_batch
+    first = dep.point(1)
+    if not ok(first):
+        tpot_target = f" (target {tpot_ms:g})" if tpot_ms is not None else ""
+        ttft_target = f" (target {ttft_ms:g})" if ttft_ms is not None else ""
+        return (f"even batch 1 misses the SLO: TPOT {first.tpot_s * 1e3:.1f} ms{tpot_target}, "
+                f"TTFT {first.ttft_s * 1e3:.1f} ms{ttft_target}; try a higher tp, a lower "
+                "precision or a faster GPU")
+    best = first
+    while low < high:  # largest feasible batch; feasibility is monotone in batch
+        mid = (low + high + 1) // 2
+        p = dep.point(mid)
+        if ok(p):
+            low, best = mid, p
+        else:
+            high = mid - 1
+    return best
+
+
+def _shape_distance(entry: MeasuredThroughput, input_tokens: int, output_tokens: int) -> float:
+    return max(abs(math.log(input_tokens / entry.input_tokens)),
+               abs(math.log(output_tokens / entry.output_tokens)))
+
+
+def matching_measurement(model: Model, gpu_id: str, precision: str, kv_precision: str, tp: int,
+                         input_tokens: int, output_tokens: int) -> MeasuredThroughput | None:
+    """The measured entry that overrides this deployment: same gpu, precision and tp (and KV
+    precision when the entry names one), input and output tokens each within 25% (a log distance
+    of ln 1.25); the nearest such shape wins."""
+    best, best_distance = None, math.log(1 + MEASURED_SHAPE_TOLERANCE) + 1e-12
+    for entry in model.measured:
+        if (entry.gpu, entry.precision, entry.tp) != (gpu_id, precision, tp):
+            continue
+        if entry.kv_precision is not None and entry.kv_precision != kv_precision:
+            continue
+        distance = _shape_distance(entry, input_tokens, output_tokens)
+        if distance <= best_distance:
+            best, best_distance = entry, distance
+    return best
+
+
+def _measured_factor(model: Model, gpu: Gpu, r: Rates, entry: MeasuredThroughput,
+                     kv_precision: str) -> float:
+    """measured / roofline at the benchmark's own shape and batch (its concurrency, or the
+    largest batch that fits for an offline run)."""
+    dep = _deployment(model, gpu, r, entry.precision, kv_precision, entry.tp,
+                      entry.input_tokens, entry.output_tokens)
+    if dep.max_batch < 1:
+        return 1.0
+    batch = dep.max_batch if entry.concurrency is None else min(entry.concurrency, dep.max_batch)
+    predicted = dep.point(batch).output_per_s_group / entry.tp
+    return entry.output_tokens_per_s_per_gpu / predicted
+
+
+def _evaluate_tp(model: Model, gpu: Gpu, r: Rates, *, precision: str, kv_precision: str,
+                 tp: int, input_tokens: int, output_tokens: int, batch: int | None,
+                 ttft_ms: float | None, tpot_ms: float | None, ideal: bool, use_measured: bool,
+                 model_id: str, gpu_id: str) -> Throughput | str:
+    dep = _deployment(model, gpu, r, precision, kv_precision, tp, input_tokens, output_tokens)
+    if dep.max_batch < 1:
+        return _no_fit_message(model, gpu, r, precision, kv_precision, tp, input_tokens,
+                               output_tokens, model_id, gpu_id, ideal)
+    chosen = _best_point(dep, ttft_ms, tpot_ms, batch)
+    if isinstance(chosen, str):
+        return f"{model_id} on {tp} x {gpu_id} at {precision}: {chosen}"
+    output_per_gpu = chosen.output_per_s_group / tp
+    bound, source = chosen.step.bound, None
+    entry = None
+    if use_measured and not ideal and gpu_id:
+        entry = matching_measurement(model, gpu_id, precision, kv_precision, tp, input_tokens,
+                                     output_tokens)
+    if entry is not None:
+        output_per_gpu *= _measured_factor(model, gpu, r, entry, kv_precision)
+        bound, source = "measured", entry.source
+    total_per_gpu = output_per_gpu * (input_tokens + output_tokens) / output_tokens
+    return Throughput(
+        model=model_id, gpu=gpu_id, precision=precision, kv_precision=kv_precision, tp=tp,
+        weights_gb=weights_bytes(model, precision) / BYTES_PER_GB,
+        kv_bytes_per_token=kv_bytes_per_token(model, kv_precision),
+        max_batch=dep.max_batch, batch=chosen.batch,
+        decode_step_ms=chosen.step.total_s * 1e3,
+        prefill_ms=dep.prefill_standalone_s * 1e3,
+        ttft_ms=chosen.ttft_s * 1e3,
+        output_tokens_per_s_per_gpu=output_per_gpu,
+        total_tokens_per_s_per_gpu=total_per_gpu,
+        bound=bound, measured=entry is not None,
+        input_tokens=input_tokens, output_tokens=output_tokens,
+        tpot_ms=chosen.tpot_s * 1e3,
+        usable_memory_gb=r.usable_memory_bytes * tp / BYTES_PER_GB,
+        ideal=ideal, measured_source=source,
+    )
+
+
+def evaluate(model: Model, gpu: Gpu, *, precision: str, input_tokens: int, output_tokens: int,
+             kv_precision: str | None = None, tp: int | None = None, batch: int | None = None,
+             ttft_ms: float | None = None, tpot_ms: float | None = None, ideal: bool = False,
+             model_id: str = "", gpu_id: str = "", use_measured: bool = True) -> Throughput:
+    """What one GPU serves. tp=None picks the degree (1, 2, 4, 8 ... up to gpus_per_node) with the
+    most output tokens per GPU; batch=None picks the largest batch meeting the SLO (ms).
+    Raises InputError for bad options, InfeasibleError (exit 3) when nothing fits or meets the
+    SLO, with the explanation. use_measured=False ignores the catalog's measured entries."""
+    if input_tokens < 1 or output_tokens < 1:
+        raise InputError(f"input and output tokens must be at least 1, got {input_tokens} and "
+                         f"{output_tokens}")
+    if input_tokens + output_tokens > model.max_context:
+        raise InputError(f"{model_id or 'model'}: {input_tokens} + {output_tokens} tokens exceed "
+                         f"its max_context of {model.max_context}")
+    if batch is not None and batch < 1:
+        raise InputError(f"--batch must be at least 1, got {batch}")
+    for name, value in (("--ttft-ms", ttft_ms), ("--tpot-ms", tpot_ms)):
+        if value is not None and not (value > 0 and math.isfinite(value)):
+            raise InputError(f"{name} must be a positive number of milliseconds, got {value}")
+    kv = kv_precision or default_kv_precision(gpu, precision)
+    bytes_per_value(kv)
+    r = rates(gpu, precision, ideal, gpu_id)
+    if tp is not None and (tp < 1 or tp > gpu.gpus_per_node):
+        raise InputError(f"--tp must be between 1 and {gpu.gpus_per_node} (the GPUs of one "
+                         f"{gpu_id or 'GPU'} node), got {tp}")
+    choices = [tp] if tp is not None else [n for n in TP_CHOICES if n <= gpu.gpus_per_node]
+    results: list[Throughput] = []
+    reasons: list[str] = []
+    for n in choices:
+        got = _evaluate_tp(model, gpu, r, precision=precision, kv_precision=kv, tp=n,
+                           input_tokens=input_tokens, output_tokens=output_tokens, batch=batch,
+                           ttft_ms=ttft_ms, tpot_ms=tpot_ms, ideal=ideal,
+                           use_measured=use_measured, model_id=model_id, gpu_id=gpu_id)
+        (reasons if isinstance(got, str) else results).append(got)
+    if not results:
+        # The widest group's reason is the most informative (it fits best).
+        raise InfeasibleError(reasons[-1])
+    # Best output per GPU; ties go to the smaller group (fewer GPUs to schedule).
+    return max(results, key=lambda t: (round(t.output_tokens_per_s_per_gpu, 9), -t.tp))
+
+
+def gpus_that_fit(catalog: Catalog, model_id: str, precision: str, input_tokens: int,
+                  output_tokens: int) -> list[str]:
+    """'GPU (tp N)' for every catalog GPU that holds the model at `precision` within one node."""
+    model, found = catalog.models[model_id], []
+    for gpu_id, gpu in catalog.gpus.items():
+        try:
+            r = rates(gpu, precision, gpu_id=gpu_id)
+        except InputError:
+            continue
+        kv = default_kv_precision(gpu, precision)
+        for n in TP_CHOICES:
+            if n > gpu.gpus_per_node:
+                break
+            if _deployment(model, gpu, r, precision, kv, n, input_tokens,
+                           output_tokens).max_batch >= 1:
+                found.append(f"{gpu_id} (tp {n})")
+                break
+    return found
+
+
+def default_precision(gpu: Gpu) -> str:
+    """The lowest-byte precision at or above fp8 the GPU computes in (dense_tflops)."""
+    for precision in DEFAULT_PRECISIONS:
+        if precision in gpu.dense_tflops:
+            return precision
+    return next(iter(gpu.dense_tflops))
+
+
+def best_deployment(catalog: Catalog, model_id: str, gpu_id: str, *, input_tokens: int,
+                    output_tokens: int, ttft_ms: float | None = None,
+                    tpot_ms: float | None = None, precision: str | None = None,
+                    use_measured: bool = True) -> Throughput | None:
+    """The best (precision, tp) for this model on this GPU under the SLO, measured entries
+    taking precedence; None when nothing fits, meets the SLO or the shape is too long."""
+    model, gpu = catalog.models[model_id], catalog.gpus[gpu_id]
+    chosen = precision or default_precision(gpu)
+    try:
+        return evaluate(model, gpu, precision=chosen, input_tokens=input_tokens,
+                        output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms,
+                        model_id=model_id, gpu_id=gpu_id, use_measured=use_measured)
+    except (InfeasibleError, InputError):
+        return None
+
+
+def render(t: Throughput) -> str:
+    """A short readable table for the terminal."""
+    where = f"{t.tp} x {t.gpu}" if t.tp > 1 else t.gpu
+    mode = " (ideal roofline)" if t.ideal else ""
+    sequence_gb = t.kv_bytes_per_token * (t.input_tokens + t.output_tokens) / BYTES_PER_GB
+    step_bound = "roofline; throughput measured" if t.measured else f"{t.bound}-bound"
+    rows = [
+        ("weights", f"{t.weights_gb:,.1f} GB at {t.precision} (whole model; "
+                    f"{t.usable_memory_gb:,.0f} GB usable on the group)"),
+        ("KV cache", f"{t.kv_bytes_per_token:,.0f} B/token at {t.kv_precision} "
+                     f"({sequence_gb:,.2f} GB per {t.input_tokens + t.output_tokens}-token "
+                     "sequence)"),
+        ("batch", f"{t.batch} (at most {t.max_batch} fit)"),
+        ("decode step", f"{t.decode_step_ms:,.1f} ms ({step_bound})"),
+        ("TPOT", f"{t.tpot_ms:,.1f} ms (prefill interleaved)"),
+        ("prefill", f"{t.prefill_ms:,.1f} ms for {t.input_tokens} input tokens"),
+        ("TTFT", f"{t.ttft_ms:,.1f} ms"),
+        ("output", f"{t.output_tokens_per_s_per_gpu:,.1f} tokens/s per GPU"),
+        ("total", f"{t.total_tokens_per_s_per_gpu:,.1f} tokens/s per GPU "
+                  f"({t.gpu_hours_per_mtok:,.4f} GPU-hours per million tokens)"),
+    ]
+    if t.measured:
+        rows.append(("measured", f"overridden by a catalog measurement: {t.measured_source}"))
+    width = max(len(name) for name, _ in rows)
+    head = f"{t.model} on {where}, {t.input_tokens} in + {t.output_tokens} out{mode}"
+    return "\n".join([head, *(f"  {name:<{width}}  {value}" for name, value in rows)])
