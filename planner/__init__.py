@@ -5,7 +5,8 @@ A small Python API for notebooks and other programs; the `planner` command is a 
 
 from planner.errors import InfeasibleError, InputError, PlannerError, SolverError
 from planner.loading import Loaded, load, load_catalog
+from planner.plan import plan
 
 __all__ = ["InfeasibleError", "InputError", "Loaded", "PlannerError", "SolverError", "load",
-           "load_catalog"]
+           "load_catalog", "plan"]
 __version__ = "0.1.0"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(handler=cmd_validate)
     _add_throughput_command(commands)
     _add_money_commands(commands)
+    _add_plan_command(commands)
     return parser
 
 
@@ -138,6 +140,104 @@ def cmd_breakeven(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
     loaded = loading.load(args.scenario, catalog_dir=args.catalog, sets=args.sets)
     result = economics.breakeven(loaded, currency=args.currency)
     return result, economics.render_breakeven(result), 0
+
+
+# --------------------------------------------------------------------------- plan
+
+
+def _add_plan_command(commands: argparse._SubParsersAction) -> None:
+    """planner plan (SPEC section 8; planner/plan.py, docs/plan.md)."""
+    sub = commands.add_parser("plan", help="the cost-minimal plan of a scenario")
+    sub.add_argument("scenario", metavar="SCENARIO", help="scenario file")
+    sub.add_argument("--variant", metavar="NAME", help="apply a named variant of the scenario")
+    sub.add_argument("--channels", metavar="LIST", help="restrict to some of api,on_demand,"
+                     "reserved,spot,purchase (comma-separated)")
+    sub.add_argument("--out", metavar="DIR", help="write tidy CSVs and plan.json into DIR")
+    sub.add_argument("--force", action="store_true", help="replace an existing --out DIR")
+    sub.add_argument("--solver", choices=("highs", "cbc"), default="highs",
+                     help="MILP solver (default highs)")
+    sub.add_argument("--time-limit", type=float, metavar="S", help="solver time limit, seconds")
+    sub.add_argument("--mip-gap", type=float, metavar="G", help="relative MIP gap to stop at "
+                     "(default 0.001)")
+    sub.add_argument("--relax", action="store_true", help="LP relaxation: fractional servers "
+                     "and GPUs, no site binary")
+    sub.add_argument("--write-lp", metavar="FILE", help="also write the problem as an LP file")
+    sub.add_argument("--diagnose", action="store_true", help="when no plan meets demand, "
+                     "re-solve with unmet demand priced high and list (in `unmet`) which "
+                     "workload, month and slice fall short and by how many tokens (exit 3)")
+    _common(sub)
+    sub.set_defaults(handler=cmd_plan)
+
+
+def cmd_plan(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
+    from planner.economics import reporting_currency
+    from planner.finance import fx_rate
+    from planner.plan import plan as run_plan
+    from planner.solve import DEFAULT_MIP_GAP
+
+    if args.mip_gap is not None and not 0 <= args.mip_gap < 1:
+        raise InputError(f"--mip-gap {args.mip_gap!r}: allowed: a fraction in [0, 1)")
+    if args.out and Path(args.out).exists() and not args.force:
+        raise InputError(f"--out {args.out}: already exists; allowed: a new folder, or pass "
+                         "--force to replace it")
+    loaded = loading.load(args.scenario, catalog_dir=args.catalog, sets=args.sets,
+                          variant=args.variant)
+    currency = reporting_currency(loaded, args.currency)
+    try:
+        result = run_plan(loaded, channels=args.channels, relax=args.relax, solver=args.solver,
+                          time_limit=args.time_limit,
+                          mip_gap=DEFAULT_MIP_GAP if args.mip_gap is None else args.mip_gap,
+                          lp_path=args.write_lp)
+    except InfeasibleError as exc:
+        if not args.diagnose:
+            raise
+        return _diagnosis(args, loaded, exc)
+    if currency != result.currency:
+        result = result.converted(currency, fx_rate(result.currency, currency, loaded.finance))
+    from planner import report
+
+    alternatives: dict[str, Any] = {}
+    skipped: dict[str, str] = {}
+    if args.out:  # the report compares the plan with API-only and rent-only plans
+        def plan_for(channels: list[str]) -> Any:
+            if sys.stderr.isatty():
+                print(f"planning the {'+'.join(channels)} alternative ...", file=sys.stderr)
+            alt = run_plan(loaded, channels=channels, relax=args.relax, solver=args.solver,
+                           time_limit=args.time_limit,
+                           mip_gap=DEFAULT_MIP_GAP if args.mip_gap is None else args.mip_gap)
+            if currency != alt.currency:
+                alt = alt.converted(currency, fx_rate(alt.currency, currency, loaded.finance))
+            return alt
+
+        alternatives, skipped = report.plan_alternatives(plan_for,
+                                                         result.provenance.get("channels"))
+    text = report.render_plan_summary(result, alternatives, loaded)
+    if args.out:
+        report.write_plan_result_report(args.out, result, alternatives=alternatives,
+                                        skipped=skipped, loaded=loaded, force=args.force)
+        text += ("\n\nWrote report.html, its charts (.png) and tables (.csv), plan.json and the "
+                 "plan's\nyears, cash, fleet, served, workloads, commitments .csv into "
+                 f"{args.out}")
+    return result.to_dict(), text, 0
+
+
+def _diagnosis(args: argparse.Namespace, loaded: loading.Loaded, exc: InfeasibleError
+               ) -> tuple[dict[str, Any], str, int]:
+    """plan --diagnose on an infeasible plan: the unmet demand, as JSON and a table (exit 3)."""
+    from planner.inputs import build_inputs
+    from planner.plan import unmet_demand
+
+    unmet = unmet_demand(build_inputs(loaded, args.channels, check=False), solver=args.solver)
+    result = {"ok": False, "status": "infeasible", "error": str(exc), "unmet": unmet}
+    lines = [f"planner: {exc}", "", "Demand no plan can serve (at least this much; from the "
+             "relaxation with fractional servers):",
+             f"  {'workload':<20} {'month':<8} {'slice':<10} tokens"]
+    lines += [f"  {r['workload']:<20} {r['month']:<8} {r['slice']:<10} {r['tokens']:,.0f}"
+              for r in unmet]
+    if not unmet:
+        lines.append("  none in the relaxation: only whole servers make it infeasible (--relax)")
+    print(f"planner: {exc}", file=sys.stderr)
+    return result, "\n".join(lines), exc.exit_code
 
 
 # --------------------------------------------------------------------------- throughput
@@ -233,10 +333,27 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("planner: interrupted", file=sys.stderr)
         return 130
-    if args.json:
-        print(json.dumps(json_ready(result), indent=2))
-    else:
-        print(text)
+    except Exception as exc:  # a bug: say so in one line; --debug shows where
+        if args.debug:
+            traceback.print_exc()
+        message = (f"internal error ({type(exc).__name__}: {str(exc)[:200]}); this is a bug in "
+                   "planner, please report it with the command line and input files"
+                   + ("" if args.debug else "; --debug shows the traceback"))
+        if args.json:
+            print(json.dumps({"ok": False, "error": message}))
+        print(f"planner: {message}", file=sys.stderr)
+        return 1
+    try:
+        if args.json:
+            print(json.dumps(json_ready(result), indent=2))
+        else:
+            print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `planner ... | head`: the reader left; not an error of ours
+        try:  # point stdout at /dev/null so the interpreter's final flush stays quiet
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass  # stdout has no file descriptor (captured in tests): nothing to flush
     return code
 
 

@@ -47,8 +47,9 @@ def annuity_factor(rate: float, years: float) -> float:
     """
     if rate == 0:
         return 1.0 / years
-    growth = (1 + rate) ** years
-    return rate * growth / (growth - 1)
+    # (1+r)^n - 1 as expm1(n log1p r): exact for tiny r, where (1 + 1e-30) ** 4 - 1 is 0.
+    gain = math.expm1(years * math.log1p(rate))
+    return rate * (1 + gain) / gain
 
 
 def colocation_per_gpu_hour(colocation_per_kw_month: float, provisioned_kw_per_gpu: float) -> float:

@@ -337,17 +337,20 @@ def apply_stress(tree: dict[str, Any], key: str, value: Any) -> list[tuple]:
                 scale(point, ["requests_per_day"], factor, (*loc, "series", i))
     elif key == "api_price_multiplier":
         factor = _number(key, value)
-        for api_id, api in tree["apis"].items():
+        apis = tree.get("apis")  # a malformed catalog part is left to the schema to report
+        for api_id, api in (apis.items() if isinstance(apis, dict) else ()):
             scale(api, ["input_per_mtok", "output_per_mtok", "cached_input_per_mtok"], factor,
                   ("apis", api_id))
     elif key == "gpu_price_multiplier":
         factor = _number(key, value)
-        for offer_id, offer in tree["offers"].items():
+        offers = tree.get("offers")
+        for offer_id, offer in (offers.items() if isinstance(offers, dict) else ()):
             scale(offer, ["price_per_gpu", "price_per_gpu_hour", "price_per_gpu_month"], factor,
                   ("offers", offer_id))
     elif key == "spot_availability":
         availability = _number(key, value, upper=1.0)
-        for offer_id, offer in tree["offers"].items():
+        offers = tree.get("offers")
+        for offer_id, offer in (offers.items() if isinstance(offers, dict) else ()):
             if isinstance(offer, dict) and offer.get("channel") == "spot":
                 offer["availability"] = availability
                 touched.append(("offers", offer_id, "availability"))

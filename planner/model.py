@@ -1,0 +1,617 @@
+"""The plan as a PuLP problem (SPEC section 8): one add_* function per constraint family.
+
+Stages (PyPSA style): `build(inputs)` creates the variables, the objective and every constraint
+family from the coefficient tables of planner.inputs; planner.solve runs the solver;
+`decision_values(model)` reads the solution back as tidy tables. Only this module and
+planner/solve.py import PuLP. The formulation is written out in docs/plan.md.
+
+Variables (all >= 0):
+  buy[offer, month]            servers bought at the start of a period
+  reserve[offer, month]        GPUs reserved from the start of a period for the offer's term
+  rent[gpu, channel, p, s]     on-demand / spot GPUs held during slice s of period p
+  (servers are whole; rented and reserved GPUs are none or at least one, fluid above that)
+  assign[w, gpu, pool, p, s]   GPUs of a pool ('fleet' = owned + reserved + on-demand, 'spot')
+                               serving workload w in slice s of period p
+  api[w, api, p, s]            Mtok per hour sent to an API
+  site[p]                      1 once the owned site exists (binary unless relaxed)
+Demand is met as a rate (Mtok per hour of each slice); money is scaled by `money_scale` so the
+solver sees coefficients below about 1e4.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pulp
+
+from planner.errors import InputError
+from planner.inputs import PlanInputs
+from planner.units import HOURS_PER_MONTH, month_index
+
+FLEET, SPOT = "fleet", "spot"
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.]")
+
+
+def _name(*parts: object) -> str:
+    """A constraint or variable name PuLP and LP files accept: family_part_part..."""
+    return "_".join(_UNSAFE.sub("_", str(p)) for p in parts)
+
+
+def _expr(terms: dict) -> pulp.LpAffineExpression:
+    """An expression from {variable: coefficient} (built in one go, not term by term)."""
+    return pulp.LpAffineExpression([(v, c) for v, c in terms.items() if c != 0])
+
+
+@dataclass
+class PlanModel:
+    """The built problem plus the variable maps needed to read the solution back."""
+
+    problem: pulp.LpProblem
+    inputs: PlanInputs
+    relax: bool
+    money_scale: float
+    buy: dict[tuple[str, int], pulp.LpVariable] = field(default_factory=dict)
+    reserve: dict[tuple[str, int], pulp.LpVariable] = field(default_factory=dict)
+    rent: dict[tuple[str, str, int, str], pulp.LpVariable] = field(default_factory=dict)
+    rent_offer: dict[tuple[str, str, int], tuple[str, float]] = field(default_factory=dict)
+    assign: dict[tuple[str, str, str, int, str], pulp.LpVariable] = field(default_factory=dict)
+    api: dict[tuple[str, str, int, str], pulp.LpVariable] = field(default_factory=dict)
+    site: dict[int, pulp.LpVariable] = field(default_factory=dict)
+    unmet: dict[tuple[str, int, str], pulp.LpVariable] = field(default_factory=dict)
+    limits: dict[str, list[tuple[str, int, pulp.LpConstraint]]] = field(default_factory=dict)
+    # Derived coefficients kept for results and for fixing commitments.
+    serve_period: dict[tuple[str, int], int | None] = field(default_factory=dict)
+    active_periods: dict[tuple[str, int], list[int]] = field(default_factory=dict)
+
+    @property
+    def variables(self) -> int:
+        return self.problem.numVariables()
+
+    @property
+    def constraints(self) -> int:
+        return self.problem.numConstraints()
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """Index helpers shared by the add_* functions."""
+
+    periods: list[int]
+    first: dict[int, int]
+    length: dict[int, int]
+    slices: list[str]
+    fraction: dict[str, float]  # share of a day's hours in each slice
+    horizon: int
+    discount: list[float]  # per month offset, long enough for reserved terms past the horizon
+    period_of: dict[int, int]  # month offset in the horizon -> period
+
+    def months(self, p: int) -> range:
+        return range(self.first[p], self.first[p] + self.length[p])
+
+    def slice_hours(self, p: int, s: str) -> float:
+        """Hours of slice s in period p."""
+        return self.fraction[s] * HOURS_PER_MONTH * self.length[p]
+
+    def period_from(self, month: int) -> int | None:
+        """The first period starting at or after `month` (None: after the horizon)."""
+        for p in self.periods:
+            if self.first[p] >= month:
+                return p
+        return None
+
+
+def _frame(inputs: PlanInputs) -> _Frame:
+    periods = [int(p) for p in inputs.periods.index]
+    longest = int(inputs.reserved["term_months"].max()) if len(inputs.reserved) else 0
+    return _Frame(
+        periods=periods,
+        first={p: int(inputs.periods.loc[p, "first"]) for p in periods},
+        length={p: int(inputs.periods.loc[p, "months"]) for p in periods},
+        slices=list(inputs.slices.index),
+        fraction={s: float(inputs.slices.loc[s, "hours_per_day"]) / 24
+                  for s in inputs.slices.index},
+        horizon=inputs.months,
+        discount=[inputs.discount(m) for m in range(inputs.months + longest + 1)],
+        period_of=inputs.period_of_month())
+
+
+# --------------------------------------------------------------------------- build
+
+
+def build(inputs: PlanInputs, *, relax: bool = False, fixed_commitments: pd.DataFrame | None = None,
+          unmet_penalty: float | None = None) -> PlanModel:
+    """The plan's PuLP problem. `fixed_commitments` (columns kind 'purchase'|'reserved', offer,
+    month 'YYYY-MM', gpus) fixes every first-stage decision (absent ones at 0) so the rest can
+    be re-optimised; `unmet_penalty` (money per Mtok) adds unmet-demand slack, a diagnosis aid."""
+    frame = _frame(inputs)
+    scale = _money_scale(inputs)
+    model = PlanModel(pulp.LpProblem(_name("plan", inputs.name), pulp.LpMinimize), inputs, relax,
+                      scale)
+    objective: dict = defaultdict(float)
+    owned, reserved = add_fleet(model, frame, objective)
+    add_site(model, frame, objective)
+    add_rentals(model, frame, objective)
+    add_assignments(model, frame)
+    add_apis(model, frame, objective)
+    add_demand(model, frame, objective, unmet_penalty)
+    add_gpu_capacity(model, frame, owned, reserved)
+    add_api_rate_limits(model, frame)
+    add_capex_budget(model, frame)
+    add_power_cap(model, frame, owned)
+    add_gpu_caps(model, frame, owned, reserved)
+    add_spot_share(model, frame, owned, reserved)
+    if fixed_commitments is not None:
+        fix_commitments(model, fixed_commitments)
+    model.problem.setObjective(_expr({v: c / scale for v, c in objective.items()}))
+    return model
+
+
+def _money_scale(inputs: PlanInputs) -> float:
+    """A power of ten that brings the largest price (a server, a month of a big fleet) to <1e4."""
+    biggest = 1.0
+    if len(inputs.purchases):
+        biggest = max(biggest, float((inputs.purchases["price_per_gpu"]
+                                      * inputs.purchases["unit_gpus"]).max()))
+    if len(inputs.reserved):
+        biggest = max(biggest, float((inputs.reserved["price_per_gpu_month"]
+                                      * inputs.reserved["term_months"]).max()))
+    return float(10 ** max(0, math.floor(math.log10(biggest)) - 3))
+
+
+def _gpu_bound(inputs: PlanInputs, frame: _Frame) -> dict[str, float]:
+    """Most GPUs of each type that can ever be useful: the peak of all demand served on it.
+    Bounds purchases (owning more only adds cost) and links them to the site binary."""
+    cap = inputs.capacity
+    rate = {(w, g): r for w, g, r in zip(cap["workload"], cap["gpu"], cap["mtok_per_gpu_hour"],
+                                         strict=True)}
+    deferrable = inputs.workloads["deferrable"].to_dict()
+    period_of = frame.period_of
+    need: dict = defaultdict(float)  # (w, p, s) -> Mtok
+    for w, m, s, mtok in inputs.demand.itertuples(index=False):
+        need[(w, period_of[int(m)], s)] += mtok
+    smallest = min(frame.fraction.values())
+    bound: dict[str, float] = {}
+    for g in inputs.gpus.index:
+        best = 0.0
+        for p in frame.periods:
+            for s in frame.slices:
+                total = 0.0
+                for w in inputs.workloads.index:
+                    r = rate.get((w, g))
+                    if not r:
+                        continue
+                    if deferrable[w]:
+                        whole = sum(need[(w, p, t)] for t in frame.slices)
+                        total += whole / (smallest * HOURS_PER_MONTH * frame.length[p]) / r
+                    else:
+                        total += need[(w, p, s)] / frame.slice_hours(p, s) / r
+                best = max(best, total)
+        if g in inputs.limits.max_gpus:
+            best = min(best, inputs.limits.max_gpus[g])
+        bound[g] = best
+    return bound
+
+
+def add_fleet(model: PlanModel, frame: _Frame, objective: dict
+              ) -> tuple[dict[tuple[str, int], dict], dict[tuple[str, int], dict]]:
+    """Purchases and reserved contracts (the first-stage decisions) and their money.
+
+    A purchase pays its price in its month, serves from the first period starting after its lead
+    time to the horizon end (opex from then), and is credited its straight-line book value at
+    the horizon end. A reservation pays every month of its term, past the horizon too, and
+    serves in every period its term covers whole. Returns owned and reserved GPUs per
+    (gpu, period) as {variable: GPUs per unit}."""
+    inputs, disc = model.inputs, frame.discount
+    owned: dict[tuple[str, int], dict] = defaultdict(dict)
+    reserved: dict[tuple[str, int], dict] = defaultdict(dict)
+    bound = _gpu_bound(inputs, frame)
+    category = pulp.LpContinuous if model.relax else pulp.LpInteger
+    for row in inputs.purchases.itertuples(index=False):
+        unit, m0 = int(row.unit_gpus), int(row.month)
+        servers = math.ceil(bound.get(row.gpu, 0.0) / unit - 1e-9)
+        serve = frame.period_from(m0 + int(row.lead_time_months))
+        model.serve_period[(row.offer, m0)] = serve
+        if servers <= 0 or serve is None:
+            continue  # never useful, or bought too late to serve before the horizon ends
+        var = model.problem.add_variable(_name("buy", row.offer, inputs.month_label(m0)), 0,
+                                         servers, category)
+        model.buy[(row.offer, m0)] = var
+        opex_pv = float(inputs.gpus.loc[row.gpu, "opex_per_gpu_hour"]) * HOURS_PER_MONTH * sum(
+            disc[m] for m in range(frame.first[serve], frame.horizon))
+        objective[var] += unit * (row.price_per_gpu * disc[m0]
+                                  - row.residual_per_gpu * disc[frame.horizon] + opex_pv)
+        for p in frame.periods:
+            if p >= serve:
+                owned[(row.gpu, p)][var] = unit
+    for row in inputs.reserved.itertuples(index=False):
+        m0, term = int(row.month), int(row.term_months)
+        active = [p for p in frame.periods
+                  if frame.first[p] >= m0 and frame.first[p] + frame.length[p] <= m0 + term]
+        model.active_periods[(row.offer, m0)] = active
+        if not active or bound.get(row.gpu, 0.0) <= 0:
+            continue
+        var = model.problem.add_variable(_name("reserve", row.offer, inputs.month_label(m0)), 0)
+        model.reserve[(row.offer, m0)] = var
+        _at_least_one(model, var, bound[row.gpu], _name("reserve", row.offer,
+                                                         inputs.month_label(m0)))
+        objective[var] += row.price_per_gpu_month * sum(disc[m] for m in range(m0, m0 + term))
+        for p in active:
+            reserved[(row.gpu, p)][var] = 1.0
+    return owned, reserved
+
+
+def _at_least_one(model: PlanModel, var: pulp.LpVariable, most: float, name: str) -> None:
+    """Rented or reserved GPUs come whole: none, or at least one. Above one GPU the count is
+    fluid (an extra GPU held for part of a slice's hours), which keeps the MIP easy: the solver
+    only branches where the relaxation holds less than one GPU. Skipped when relaxed."""
+    if model.relax:
+        return
+    used = model.problem.add_variable(f"use_{name}", 0, 1, pulp.LpBinary)
+    most = max(float(math.ceil(most + 1e-9)), 1.0)
+    model.problem.addConstraint(pulp.LpConstraint(
+        _expr({var: 1, used: -1}), pulp.LpConstraintGE, f"min_one_{name}", 0))
+    model.problem.addConstraint(pulp.LpConstraint(
+        _expr({var: 1, used: -most}), pulp.LpConstraintLE, f"max_{name}", 0))
+
+
+def add_site(model: PlanModel, frame: _Frame, objective: dict) -> None:
+    """The owned site: setup cost once in the period of the first purchase, fixed cost every
+    month from then on. site[p] is monotone; setup x (site[p] - site[p-1]) telescopes into
+    setup x site[p] x (d(p) - d(p+1))."""
+    inputs = model.inputs
+    setup, fixed = inputs.site_setup_cost, inputs.site_fixed_cost_per_month
+    if not model.buy or (setup <= 0 and fixed <= 0):
+        return
+    category = pulp.LpContinuous if model.relax else pulp.LpBinary
+    disc, periods = frame.discount, frame.periods
+    for i, p in enumerate(periods):
+        var = model.problem.add_variable(_name("site", inputs.month_label(frame.first[p])), 0, 1,
+                                         category)
+        model.site[p] = var
+        following = disc[frame.first[periods[i + 1]]] if i + 1 < len(periods) else 0.0
+        objective[var] += (fixed * sum(disc[m] for m in frame.months(p))
+                           + setup * (disc[frame.first[p]] - following))
+        if i:
+            model.problem.addConstraint(pulp.LpConstraint(
+                _expr({model.site[periods[i - 1]]: 1, var: -1}), pulp.LpConstraintLE,
+                _name("site_monotone", inputs.month_label(frame.first[p])), 0))
+    for (offer, m0), var in model.buy.items():
+        p = frame.period_of[m0]
+        model.problem.addConstraint(pulp.LpConstraint(
+            _expr({var: 1, model.site[p]: -var.upBound}), pulp.LpConstraintLE,
+            _name("site_needed", offer, inputs.month_label(m0)), 0))
+
+
+def add_rentals(model: PlanModel, frame: _Frame, objective: dict) -> None:
+    """On-demand and spot GPUs per slice, paid per hour held; spot only `availability` of the
+    hours is there and paid. Per (gpu, channel, period) the cheapest offer available at the
+    period's start is the only one that can matter (rentals have no capacity limit)."""
+    inputs, disc = model.inputs, frame.discount
+    rentals = inputs.rentals
+    if not len(rentals):
+        return
+    prices = {(o, int(m)): float(pr) for o, m, pr in
+              zip(rentals["offer"], rentals["month"], rentals["price_per_gpu_hour"], strict=True)}
+    starts = rentals[rentals["month"].isin(set(frame.first.values()))]
+    best: dict[tuple[str, str, int], tuple[float, str, float]] = {}
+    for row in starts.itertuples(index=False):
+        p = frame.period_of[int(row.month)]
+        if any((row.offer, m) not in prices for m in frame.months(p)):
+            continue
+        key = (row.gpu, row.channel, p)
+        candidate = (float(row.price_per_gpu_hour), row.offer, float(row.availability))
+        if key not in best or candidate[:2] < best[key][:2]:
+            best[key] = candidate
+    bound = _gpu_bound(inputs, frame)
+    for (g, channel, p), (_, offer, availability) in sorted(best.items()):
+        model.rent_offer[(g, channel, p)] = (offer, availability)
+        pv_hour = sum(prices[(offer, m)] * disc[m] for m in frame.months(p)) * HOURS_PER_MONTH
+        for s in frame.slices:
+            name = _name(channel, g, inputs.month_label(frame.first[p]), s)
+            var = model.problem.add_variable(name, 0)
+            model.rent[(g, channel, p, s)] = var
+            _at_least_one(model, var, bound.get(g, 0.0) / availability, name)
+            objective[var] += pv_hour * frame.fraction[s] * availability
+
+
+def add_assignments(model: PlanModel, frame: _Frame) -> None:
+    """GPUs of each pool serving each workload: the fleet pool on every GPU type the workload has
+    a deployment on; the spot pool only for spot-allowed workloads where spot is rented."""
+    inputs = model.inputs
+    spot_ok = inputs.workloads["spot_allowed"].to_dict()
+    fleet_gpus = {k[0] for k in model.rent if k[1] == "on_demand"}
+    fleet_gpus |= set(inputs.purchases.loc[inputs.purchases["offer"].isin(
+        {o for o, _ in model.buy}), "gpu"])
+    fleet_gpus |= set(inputs.reserved.loc[inputs.reserved["offer"].isin(
+        {o for o, _ in model.reserve}), "gpu"])
+    spot_gpus = {k[0] for k in model.rent if k[1] == "spot"}
+    for w, g in zip(inputs.capacity["workload"], inputs.capacity["gpu"], strict=True):
+        for pool, present in ((FLEET, g in fleet_gpus), (SPOT, g in spot_gpus and spot_ok[w])):
+            if not present:
+                continue
+            for p in frame.periods:
+                if pool == SPOT and (g, "spot", p) not in model.rent_offer:
+                    continue
+                for s in frame.slices:
+                    model.assign[(w, g, pool, p, s)] = model.problem.add_variable(
+                        _name("assign", w, g, pool, inputs.month_label(frame.first[p]), s), 0)
+
+
+def add_apis(model: PlanModel, frame: _Frame, objective: dict) -> None:
+    """Mtok per hour sent to each API a workload may use, paid per token at its month's price."""
+    inputs, disc = model.inputs, frame.discount
+    apis = inputs.apis
+    if not len(apis):
+        return
+    price = {(w, a, int(m)): float(pr) for w, a, m, pr in
+             zip(apis["workload"], apis["api"], apis["month"], apis["price_per_mtok"],
+                 strict=True)}
+    for w, a in dict.fromkeys(zip(apis["workload"], apis["api"], strict=True)):
+        for p in frame.periods:
+            pv_hour = sum(price[(w, a, m)] * disc[m] for m in frame.months(p)) * HOURS_PER_MONTH
+            for s in frame.slices:
+                var = model.problem.add_variable(
+                    _name("api", w, a, inputs.month_label(frame.first[p]), s), 0)
+                model.api[(w, a, p, s)] = var
+                objective[var] += pv_hour * frame.fraction[s]
+
+
+def add_demand(model: PlanModel, frame: _Frame, objective: dict,
+               unmet_penalty: float | None) -> None:
+    """Every workload's demand met in every slice (a rate, Mtok per hour), deferrable workloads
+    over their whole period (the slices weighted by their hours)."""
+    inputs = model.inputs
+    rate = {(w, g): r for w, g, r in zip(inputs.capacity["workload"], inputs.capacity["gpu"],
+                                         inputs.capacity["mtok_per_gpu_hour"], strict=True)}
+    period_of = frame.period_of
+    need: dict = defaultdict(float)
+    for w, m, s, mtok in inputs.demand.itertuples(index=False):
+        need[(w, period_of[int(m)], s)] += mtok
+    supply: dict = defaultdict(dict)  # (w, p, s) -> {var: Mtok per hour per unit}
+    for (w, g, _, p, s), var in model.assign.items():
+        supply[(w, p, s)][var] = rate[(w, g)]
+    for (w, _, p, s), var in model.api.items():
+        supply[(w, p, s)][var] = 1.0
+    deferrable = inputs.workloads["deferrable"].to_dict()
+    for w in inputs.workloads.index:
+        for p in frame.periods:
+            label = inputs.month_label(frame.first[p])
+            groups = [[s] for s in frame.slices] if not deferrable[w] else [frame.slices]
+            for group in groups:
+                terms: dict = {}
+                for s in group:
+                    weight = 1.0 if len(group) == 1 else frame.fraction[s]
+                    for var, coef in supply[(w, p, s)].items():
+                        terms[var] = coef * weight
+                # Slice fractions sum to 1, so a deferrable workload's rate is its period's
+                # Mtok over all the period's hours.
+                hours = sum(frame.slice_hours(p, s) for s in group)
+                rhs = sum(need[(w, p, s)] for s in group) / hours
+                key = group[0] if len(group) == 1 else "all"
+                if unmet_penalty is not None:
+                    slack = model.problem.add_variable(_name("unmet", w, label, key), 0)
+                    model.unmet[(w, p, key)] = slack
+                    terms[slack] = 1.0
+                    objective[slack] += unmet_penalty * hours
+                # Equality: capacity has slack (whole GPUs), tokens served are exactly demand.
+                model.problem.addConstraint(pulp.LpConstraint(
+                    _expr(terms), pulp.LpConstraintEQ, _name("demand", w, label, key), rhs))
+
+
+def add_gpu_capacity(model: PlanModel, frame: _Frame, owned: dict, reserved: dict) -> None:
+    """A GPU-hour is used at most once: the fleet pool serves at most the owned, reserved and
+    on-demand GPUs of a type; the spot pool at most the spot GPUs present (x availability)."""
+    inputs = model.inputs
+    used: dict = defaultdict(dict)
+    for (_, g, pool, p, s), var in model.assign.items():
+        used[(g, pool, p, s)][var] = 1.0
+    for (g, pool, p, s), terms in sorted(used.items()):
+        terms = dict(terms)
+        label = inputs.month_label(frame.first[p])
+        if pool == FLEET:
+            for var, n in {**owned.get((g, p), {}), **reserved.get((g, p), {})}.items():
+                terms[var] = -n
+            if (g, "on_demand", p, s) in model.rent:
+                terms[model.rent[(g, "on_demand", p, s)]] = -1.0
+        else:
+            availability = model.rent_offer[(g, "spot", p)][1]
+            terms[model.rent[(g, "spot", p, s)]] = -availability
+        model.problem.addConstraint(pulp.LpConstraint(
+            _expr(terms), pulp.LpConstraintLE, _name("capacity", g, pool, label, s), 0))
+
+
+def add_api_rate_limits(model: PlanModel, frame: _Frame) -> None:
+    """Rate-limited APIs: all workloads together at most the limit, Mtok per hour."""
+    inputs = model.inputs
+    sent: dict = defaultdict(dict)
+    for (_, a, p, s), var in model.api.items():
+        if a in inputs.api_limits:
+            sent[(a, p, s)][var] = 1.0
+    for (a, p, s), terms in sorted(sent.items()):
+        model.problem.addConstraint(pulp.LpConstraint(
+            _expr(terms), pulp.LpConstraintLE,
+            _name("rate_limit", a, inputs.month_label(frame.first[p]), s), inputs.api_limits[a]))
+
+
+def _add_limit(model: PlanModel, family: str, key: str, period: int, terms: dict,
+               rhs: float, name: str) -> None:
+    con = pulp.LpConstraint(_expr(terms), pulp.LpConstraintLE, name, rhs)
+    model.problem.addConstraint(con)
+    model.limits.setdefault(family, []).append((key, period, con))
+
+
+def add_capex_budget(model: PlanModel, frame: _Frame) -> None:
+    """Purchases plus site setup paid in a calendar year at most its capex budget."""
+    inputs = model.inputs
+    budget = inputs.limits.capex_budget_per_year
+    if not budget:
+        return
+    price = {(o, int(m)): (float(pr), int(u)) for o, m, pr, u in zip(
+        inputs.purchases["offer"], inputs.purchases["month"], inputs.purchases["price_per_gpu"],
+        inputs.purchases["unit_gpus"], strict=True)}
+    spent: dict = defaultdict(dict)
+    for (o, m0), var in model.buy.items():
+        pr, unit = price[(o, m0)]
+        spent[_year(inputs, m0)][var] = pr * unit
+    periods = frame.periods
+    for i, p in enumerate(periods):
+        if p in model.site and inputs.site_setup_cost > 0:
+            year = spent[_year(inputs, frame.first[p])]
+            year[model.site[p]] = year.get(model.site[p], 0.0) + inputs.site_setup_cost
+            if i:
+                prev = model.site[periods[i - 1]]
+                year[prev] = year.get(prev, 0.0) - inputs.site_setup_cost
+    for year, terms in sorted(spent.items()):
+        if year in budget:
+            # Binds from the year's first month on (for the diagnosis of shortfalls).
+            first = min(m for (_, m) in model.buy if _year(inputs, m) == year)
+            _add_limit(model, "capex_budget_per_year", str(year),
+                       frame.period_of[first], terms, budget[year],
+                       _name("capex_budget", year))
+
+
+def _year(inputs: PlanInputs, month: int) -> int:
+    return (month_index(inputs.start) + month) // 12
+
+
+def add_power_cap(model: PlanModel, frame: _Frame, owned: dict) -> None:
+    """The owned fleet in service draws at most max_power_kw (board power)."""
+    inputs = model.inputs
+    cap = inputs.limits.max_power_kw
+    if cap is None or not model.buy:
+        return
+    for p in frame.periods:
+        terms: dict = defaultdict(float)
+        for g in inputs.gpus.index:
+            for var, n in owned.get((g, p), {}).items():
+                terms[var] += n * float(inputs.gpus.loc[g, "power_kw"])
+        if terms:
+            _add_limit(model, "max_power_kw", "owned fleet", p, terms, cap,
+                       _name("power_cap", inputs.month_label(frame.first[p])))
+
+
+def add_gpu_caps(model: PlanModel, frame: _Frame, owned: dict, reserved: dict) -> None:
+    """GPUs of one type held at once, all channels, at most max_gpus (spot counted whole)."""
+    inputs = model.inputs
+    for g, cap in sorted(inputs.limits.max_gpus.items()):
+        if g not in inputs.gpus.index:
+            continue
+        for p in frame.periods:
+            for s in frame.slices:
+                terms = {**owned.get((g, p), {}), **reserved.get((g, p), {})}
+                for channel in ("on_demand", "spot"):
+                    if (g, channel, p, s) in model.rent:
+                        terms[model.rent[(g, channel, p, s)]] = 1.0
+                if terms:
+                    _add_limit(model, "max_gpus", g, p, terms, cap,
+                               _name("gpu_cap", g, inputs.month_label(frame.first[p]), s))
+
+
+def add_spot_share(model: PlanModel, frame: _Frame, owned: dict, reserved: dict) -> None:
+    """Spot GPUs at most max_spot_share of all GPUs held in a slice:
+    (1 - share) x spot - share x (owned + reserved + on-demand) <= 0."""
+    inputs = model.inputs
+    share = inputs.limits.max_spot_share
+    if share is None or not any(k[1] == "spot" for k in model.rent):
+        return
+    for p in frame.periods:
+        for s in frame.slices:
+            terms: dict = defaultdict(float)
+            for g in inputs.gpus.index:
+                for var, n in {**owned.get((g, p), {}), **reserved.get((g, p), {})}.items():
+                    terms[var] -= share * n
+                if (g, "on_demand", p, s) in model.rent:
+                    terms[model.rent[(g, "on_demand", p, s)]] -= share
+                if (g, "spot", p, s) in model.rent:
+                    terms[model.rent[(g, "spot", p, s)]] += 1 - share
+            _add_limit(model, "max_spot_share", "spot", p, terms, 0.0,
+                       _name("spot_share", inputs.month_label(frame.first[p]), s))
+
+
+def fix_commitments(model: PlanModel, commitments: pd.DataFrame) -> None:
+    """Fix purchases and reservations to given GPUs (absent ones to 0): the second stage."""
+    inputs = model.inputs
+    wanted: dict = defaultdict(float)
+    for kind, offer, month, gpus in commitments[["kind", "offer", "month", "gpus"]].itertuples(
+            index=False):
+        wanted[(kind, offer, month_index(month) - month_index(inputs.start))] += float(gpus)
+    unit = dict(zip(inputs.purchases["offer"], inputs.purchases["unit_gpus"], strict=False))
+    for (kind, offer, m), gpus in wanted.items():
+        pool = model.buy if kind == "purchase" else model.reserve
+        if (offer, m) not in pool and gpus > 1e-9:
+            raise InputError(f"fixed commitment {kind} {offer} {inputs.month_label(m)} "
+                             f"({gpus:g} GPUs) is not a decision of this plan (offer not allowed, "
+                             "not available that month, or its channel excluded)")
+    for (offer, m), var in model.buy.items():
+        value = wanted.get(("purchase", offer, m), 0.0) / unit[offer]
+        var.lowBound = var.upBound = value
+    for (offer, m), var in model.reserve.items():
+        value = wanted.get(("reserved", offer, m), 0.0)
+        var.lowBound = var.upBound = value
+
+
+# --------------------------------------------------------------------------- read back
+
+
+def _value(var: pulp.LpVariable) -> float:
+    value = var.varValue
+    return 0.0 if value is None or abs(value) < 1e-9 else float(value)
+
+
+def decision_values(model: PlanModel) -> dict[str, pd.DataFrame]:
+    """The solution as tidy tables (only nonzero rows), keyed by decision family:
+    buy (offer, month, servers), reserve (offer, month, gpus), rent (gpu, channel, period,
+    slice, offer, availability, gpus), assign (workload, gpu, pool, period, slice, gpus),
+    api (workload, api, period, slice, mtok_per_hour), site (period, on), unmet (workload,
+    period, slice, mtok_per_hour)."""
+    tables = {
+        "buy": pd.DataFrame([(o, m, _value(v)) for (o, m), v in model.buy.items()
+                             if _value(v)], columns=["offer", "month", "servers"]),
+        "reserve": pd.DataFrame([(o, m, _value(v)) for (o, m), v in model.reserve.items()
+                                 if _value(v)], columns=["offer", "month", "gpus"]),
+        "rent": pd.DataFrame([(g, c, p, s, *model.rent_offer[(g, c, p)], _value(v))
+                              for (g, c, p, s), v in model.rent.items() if _value(v)],
+                             columns=["gpu", "channel", "period", "slice", "offer",
+                                      "availability", "gpus"]),
+        "assign": pd.DataFrame([(*k, _value(v)) for k, v in model.assign.items() if _value(v)],
+                               columns=["workload", "gpu", "pool", "period", "slice", "gpus"]),
+        "api": pd.DataFrame([(*k, _value(v)) for k, v in model.api.items() if _value(v)],
+                            columns=["workload", "api", "period", "slice", "mtok_per_hour"]),
+        "site": pd.DataFrame([(p, _value(v)) for p, v in model.site.items()],
+                             columns=["period", "on"]),
+        "unmet": pd.DataFrame([(*k, _value(v)) for k, v in model.unmet.items() if _value(v)],
+                              columns=["workload", "period", "slice", "mtok_per_hour"]),
+    }
+    return tables
+
+
+def tight_limits(model: PlanModel, period: int, tolerance: float = 1e-6) -> list[str]:
+    """Limits holding with equality at or before `period` (what stops demand being met)."""
+    found = []
+    for family, rows in model.limits.items():
+        for key, p, con in rows:
+            value = con.value()
+            if p <= period and value is not None and value >= -tolerance * max(
+                    1.0, abs(con.constant)):
+                label = f"{family} ({key})" if key else family
+                if label not in found:
+                    found.append(label)
+    return found
+
+
+def objective_value(model: PlanModel) -> float:
+    """Objective in money (undoing the scale)."""
+    return float(pulp.value(model.problem.objective) or 0.0) * model.money_scale
+
+
+def write_lp(model: PlanModel, path: str) -> None:
+    """Write the problem as an LP file for reading."""
+    model.problem.writeLP(path)
+
+
+__all__ = ["FLEET", "SPOT", "PlanModel", "build", "decision_values", "fix_commitments",
+           "objective_value", "tight_limits", "write_lp"]

@@ -1,0 +1,456 @@
+"""The plan's result: tidy DataFrames + provenance; JSON dict, terminal text, CSV writer.
+
+Pure pandas over the coefficient tables (planner.inputs) and the decision values
+(planner.model.decision_values): every amount is recomputed from the decisions in plain floats,
+so the money reported never depends on the solver's scaling. No PuLP here.
+
+Money is in PlanResult.currency. Cash is undiscounted and booked at the start of its month; the
+npv discounts it (SPEC section 7) and credits the owned fleet's book value at the horizon end.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from planner.inputs import PlanInputs
+from planner.units import HOURS_PER_MONTH, month_index
+
+CATEGORIES = ("capex", "opex", "reserved", "on_demand", "spot", "api")
+SERVED_CHANNELS = ("api", "purchase", "reserved", "on_demand", "spot")
+CHANNEL_WORDS = {"api": "API", "purchase": "owned GPUs", "reserved": "reserved GPUs",
+                 "on_demand": "on-demand GPUs", "spot": "spot GPUs"}
+
+
+@dataclass
+class PlanResult:
+    """A solved plan. DataFrames (for notebooks):
+
+    years:       year -> capex, opex, reserved, on_demand, spot, api, total (cash, undiscounted)
+    cash:        month, year, category, item (gpu, api or 'site'), workload, amount, pv
+    fleet:       month, gpu, channel (purchase|reserved|on_demand|spot), gpus (peak over the
+                 slices), avg_gpus (hour-weighted), gpu_hours (paid)
+    served:      month, workload, channel, resource (gpu or api), mtok
+    workloads:   workload -> mtok, npv, cost_per_mtok (levelized), shares by channel
+    commitments: the first-stage decisions: kind, offer, gpu, month, gpus, servers, term_months,
+                 price_per_gpu, serves_from
+    """
+
+    status: str
+    currency: str
+    npv: float
+    total_cost: float
+    residual_value: float
+    years: pd.DataFrame
+    cash: pd.DataFrame
+    fleet: pd.DataFrame
+    served: pd.DataFrame
+    workloads: pd.DataFrame
+    commitments: pd.DataFrame
+    solver: dict[str, Any]
+    provenance: dict[str, Any] = field(default_factory=dict)
+    inputs: PlanInputs | None = None
+    build_seconds: float = 0.0
+
+    # ------------------------------------------------------------------ views
+
+    def periods(self) -> list[dict[str, Any]]:
+        """Per period: GPUs held per channel and type, tokens served by API and self-hosted,
+        and the period's cash."""
+        inputs = self.inputs
+        rows = []
+        cash_by_month = self.cash.groupby("month")["amount"].sum().to_dict()
+        for p, prow in inputs.periods.iterrows():
+            label = prow["month"]
+            months = range(int(prow["first"]), int(prow["first"]) + int(prow["months"]))
+            fleet = self.fleet[self.fleet["month"] == label]
+            served = self.served[self.served["month"] == label]
+            row: dict[str, Any] = {"month": label, "period": int(p)}
+            for channel in ("purchase", "reserved", "on_demand", "spot"):
+                part = fleet[fleet["channel"] == channel]
+                key = "owned" if channel == "purchase" else channel
+                row[f"{key}_gpus"] = float(part["gpus"].sum())
+                row[key] = {g: float(n) for g, n in zip(part["gpu"], part["gpus"], strict=True)}
+            row["api_mtok"] = float(served.loc[served["channel"] == "api", "mtok"].sum())
+            row["self_hosted_mtok"] = float(served.loc[served["channel"] != "api", "mtok"].sum())
+            row["cash"] = float(sum(cash_by_month.get(m, 0.0) for m in months))
+            rows.append(row)
+        return rows
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document of `planner plan --json` (SPEC section 9)."""
+        years = [{"year": int(y), **{c: float(r[c]) for c in (*CATEGORIES, "total")}}
+                 for y, r in self.years.iterrows()]
+        workloads = [{"workload": w, **{k: (None if isinstance(v, float) and math.isnan(v)
+                                            else v) for k, v in r.items()}}
+                     for w, r in self.workloads.iterrows()]
+        return {
+            "status": self.status, "currency": self.currency, "npv": self.npv,
+            "total_cost": self.total_cost, "residual_value": self.residual_value,
+            "years": years, "periods": self.periods(), "workloads": workloads,
+            "commitments": self.commitments.to_dict(orient="records"),
+            "mix": self.mix(), "solver": self.solver, **self.provenance,
+        }
+
+    def mix(self) -> dict[str, float]:
+        """Share of all tokens served by each channel."""
+        total = float(self.served["mtok"].sum())
+        by = self.served.groupby("channel")["mtok"].sum()
+        return {c: float(by.get(c, 0.0)) / total if total else 0.0 for c in SERVED_CHANNELS}
+
+    def mix_words(self) -> str:
+        """The mix in one sentence: channels by share, with what each used."""
+        mix = self.mix()
+        parts = []
+        for channel in sorted(mix, key=lambda c: -mix[c]):
+            if mix[channel] < 0.0005:
+                continue
+            used = self.served[self.served["channel"] == channel]
+            resources = used.groupby("resource")["mtok"].sum().sort_values(ascending=False)
+            names = ", ".join(resources.index[:3])
+            detail = f" ({names})" if names else ""
+            if channel == "purchase" and len(self.commitments):
+                bought = self.commitments[self.commitments["kind"] == "purchase"]
+                if len(bought):
+                    first = bought.sort_values("month").iloc[0]
+                    detail = (f" ({int(bought['gpus'].sum())} {names} bought, first "
+                              f"{first['month']})")
+            parts.append(f"{mix[channel]:.0%} {CHANNEL_WORDS[channel]}{detail}")
+        total = float(self.served["mtok"].sum())
+        return (f"{_number(total)} million tokens: " + ", ".join(parts)) if parts else \
+            "no demand to serve"
+
+    def render(self) -> str:
+        """Readable summary within 100 columns."""
+        prov, solver = self.provenance, self.solver
+        inputs = self.inputs
+        variant = f", variant {prov['variant']}" if prov.get("variant") else ""
+        channels = prov.get("channels")
+        restricted = "" if not channels or len(channels) == 5 else \
+            f", channels {','.join(channels)}"
+        gap = solver.get("mip_gap")
+        gap_text = "" if gap is None else f", gap {gap:.2%}"
+        last = inputs.month_label(inputs.months - 1)
+        lines = [
+            f"Plan {prov.get('scenario', inputs.name)}{variant}{restricted}: {self.status} "
+            f"({solver['name']}, {solver['seconds']:.2f} s{gap_text})",
+            f"{inputs.start} .. {last} ({inputs.months} months), {self.currency}. "
+            f"NPV {_number(self.npv)}; undiscounted cash {_number(self.total_cost)}"
+            + (f"; fleet book value at the end {_number(self.residual_value)}"
+               if self.residual_value else ""),
+            "",
+            f"Yearly budget ({self.currency}, cash)",
+        ]
+        head = f"{'year':<6}" + "".join(f"{c:>13}" for c in (*CATEGORIES, "total"))
+        lines.append(head)
+        for year, row in self.years.iterrows():
+            lines.append(f"{year:<6}" + "".join(f"{_number(row[c]):>13}"
+                                                for c in (*CATEGORIES, "total")))
+        lines.append(f"{'all':<6}" + "".join(f"{_number(self.years[c].sum()):>13}"
+                                             for c in (*CATEGORIES, "total")))
+        lines += ["", "Mix: " + self.mix_words()]
+        fleet = self.fleet[self.fleet["channel"] != "none"]
+        if len(fleet):
+            peak = fleet.groupby(["gpu", "channel"])["gpus"].max()
+            held = ", ".join(f"{_number(n)} {g} {CHANNEL_WORDS[c].replace(' GPUs', '')}"
+                             for (g, c), n in peak.items() if n > 0)
+            lines.append(f"Most GPUs held at once: {held}")
+        lines += ["", f"Cost per million tokens ({self.currency}, levelized over the horizon)"]
+        for w, row in self.workloads.iterrows():
+            cost = row["cost_per_mtok"]
+            cost_text = "-" if cost is None or (isinstance(cost, float) and math.isnan(cost)) \
+                else f"{cost:,.4g}"
+            share = ", ".join(f"{CHANNEL_WORDS[c]} {row[f'{c}_share']:.0%}"
+                              for c in SERVED_CHANNELS if row[f"{c}_share"] >= 0.005)
+            lines.append(f"  {w:<24} {cost_text:>12}   {share}")
+        return "\n".join(_clip(line) for line in lines)
+
+    def converted(self, currency: str, rate: float) -> PlanResult:
+        """The same plan with every amount in another currency (rate: units of `currency` per
+        unit of this result's currency)."""
+        cur = self.currency
+        years = self.years * rate
+        cash = self.cash.assign(amount=self.cash["amount"] * rate, pv=self.cash["pv"] * rate)
+        workloads = self.workloads.assign(npv=self.workloads["npv"] * rate,
+                                          cost_per_mtok=self.workloads["cost_per_mtok"] * rate)
+        commitments = self.commitments.assign(
+            price_per_gpu=self.commitments["price_per_gpu"] * rate)
+        provenance = {**self.provenance, "converted_from": cur, "fx_rate": rate}
+        return replace(self, currency=currency, npv=self.npv * rate,
+                       total_cost=self.total_cost * rate,
+                       residual_value=self.residual_value * rate, years=years, cash=cash,
+                       workloads=workloads, commitments=commitments, provenance=provenance)
+
+    # ------------------------------------------------------------------ files
+
+    def write(self, directory: Path | str, *, force: bool = False) -> Path:
+        """Tidy CSVs (unit-suffixed columns) and plan.json into `directory`, written in a
+        temporary folder and renamed into place; registered writers (charts, HTML) add theirs."""
+        from planner.atomic import atomic_directory
+
+        directory = Path(directory)
+        with atomic_directory(directory, force=force) as temp:
+            for name, table in self.tables().items():
+                table.to_csv(temp / f"{name}.csv", index=False)
+            from planner.cli import json_ready
+
+            (temp / "plan.json").write_text(json.dumps(json_ready(self.to_dict()), indent=2),
+                                            encoding="utf-8")
+            for writer in WRITERS:
+                writer(self, temp)
+        return directory
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The CSV tables, columns suffixed with their unit (currency code, mtok, gpus)."""
+        cur = self.currency.lower()
+        years = self.years.reset_index().rename(
+            columns={c: f"{c}_{cur}" for c in (*CATEGORIES, "total")})
+        cash = self.cash.rename(columns={"amount": f"amount_{cur}", "pv": f"pv_{cur}"})
+        workloads = self.workloads.reset_index().rename(columns={
+            "npv": f"npv_{cur}", "cost_per_mtok": f"cost_per_mtok_{cur}"})
+        commitments = self.commitments.rename(columns={"price_per_gpu": f"price_per_gpu_{cur}"})
+        return {"years": years, "cash": cash, "fleet": self.fleet, "served": self.served,
+                "workloads": workloads, "commitments": commitments}
+
+
+# Extra writers called with (result, temporary folder) by PlanResult.write (e.g. an HTML report).
+WRITERS: list[Callable[[PlanResult, Path], None]] = []
+
+
+def register_writer(writer: Callable[[PlanResult, Path], None]) -> None:
+    """Add a writer that puts more files into a plan's --out folder."""
+    if writer not in WRITERS:
+        WRITERS.append(writer)
+
+
+def _number(value: float) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if abs(value) < 0.005:
+        return "0"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:,.2f}"
+
+
+def _clip(line: str, width: int = 100) -> str:
+    return line if len(line) <= width else line[:width - 3] + "..."
+
+
+# --------------------------------------------------------------------------- compute
+
+
+def compute_result(inputs: PlanInputs, values: dict[str, pd.DataFrame], solver: dict[str, Any],
+                   provenance: dict[str, Any]) -> PlanResult:
+    """Cash flows, fleet, tokens served and per-workload costs from the decision values."""
+    first = inputs.periods["first"].astype(int).to_dict()
+    length = inputs.periods["months"].astype(int).to_dict()
+    label = inputs.periods["month"].to_dict()
+    fraction = (inputs.slices["hours_per_day"] / 24).to_dict()
+    horizon = inputs.months
+
+    def months(p: int) -> range:
+        return range(first[p], first[p] + length[p])
+
+    def serve_period(month: int) -> int | None:
+        return next((p for p in sorted(first) if first[p] >= month), None)
+
+    cash: list[tuple] = []  # (month, category, item, workload, amount)
+    fleet: dict = defaultdict(lambda: [0.0, 0.0, 0.0])  # (p, gpu, channel) -> peak, avg, hours
+    residual = 0.0
+    residual_by_gpu: dict[str, float] = defaultdict(float)
+    commitments = []
+
+    # Purchases: price when bought, opex from the first period they serve, book value credited.
+    purchases = inputs.purchases.set_index(["offer", "month"])
+    opex = inputs.gpus["opex_per_gpu_hour"].to_dict()
+    for offer, m0, servers in values["buy"].itertuples(index=False):
+        row = purchases.loc[(offer, m0)]
+        gpus = servers * int(row["unit_gpus"])
+        cash.append((m0, "capex", row["gpu"], None, gpus * float(row["price_per_gpu"])))
+        serve = serve_period(m0 + int(row["lead_time_months"]))
+        if serve is not None:
+            for m in range(first[serve], horizon):
+                cash.append((m, "opex", row["gpu"], None,
+                             gpus * opex[row["gpu"]] * HOURS_PER_MONTH))
+            for p in first:
+                if p >= serve:
+                    slot = fleet[(p, row["gpu"], "purchase")]
+                    slot[0] += gpus
+                    slot[1] += gpus
+                    slot[2] += gpus * HOURS_PER_MONTH * length[p]
+        value = gpus * float(row["residual_per_gpu"])
+        residual += value
+        residual_by_gpu[row["gpu"]] += value
+        commitments.append({"kind": "purchase", "offer": offer, "gpu": row["gpu"],
+                            "month": inputs.month_label(m0), "gpus": gpus, "servers": servers,
+                            "term_months": None, "price_per_gpu": float(row["price_per_gpu"]),
+                            "serves_from": label[serve] if serve is not None else None})
+
+    # Site: setup once when it opens, fixed cost every month it exists.
+    previous = 0.0
+    for p, on in values["site"].sort_values("period").itertuples(index=False):
+        opened = max(on - previous, 0.0)
+        if opened:
+            cash.append((first[p], "capex", "site", None, opened * inputs.site_setup_cost))
+        for m in months(p):
+            if on:
+                cash.append((m, "opex", "site", None, on * inputs.site_fixed_cost_per_month))
+        previous = on
+
+    # Reservations: every month of the term, also past the horizon.
+    reserved = inputs.reserved.set_index(["offer", "month"])
+    for offer, m0, gpus in values["reserve"].itertuples(index=False):
+        row = reserved.loc[(offer, m0)]
+        term = int(row["term_months"])
+        for m in range(m0, m0 + term):
+            cash.append((m, "reserved", row["gpu"], None, gpus * float(row["price_per_gpu_month"])))
+        active = [p for p in first if first[p] >= m0 and first[p] + length[p] <= m0 + term]
+        for p in active:
+            slot = fleet[(p, row["gpu"], "reserved")]
+            slot[0] += gpus
+            slot[1] += gpus
+            slot[2] += gpus * HOURS_PER_MONTH * length[p]
+        commitments.append({"kind": "reserved", "offer": offer, "gpu": row["gpu"],
+                            "month": inputs.month_label(m0), "gpus": gpus, "servers": None,
+                            "term_months": term, "price_per_gpu": float(row["price_per_gpu_month"]),
+                            "serves_from": label[active[0]] if active else None})
+
+    # Rentals: paid per hour held (spot: the hours it is there).
+    prices = {(o, int(m)): float(pr) for o, m, pr in zip(
+        inputs.rentals["offer"], inputs.rentals["month"], inputs.rentals["price_per_gpu_hour"],
+        strict=True)}
+    for g, channel, p, s, offer, availability, gpus in values["rent"].itertuples(index=False):
+        hours_per_month = gpus * fraction[s] * HOURS_PER_MONTH * availability
+        for m in months(p):
+            cash.append((m, channel, g, None, hours_per_month * prices[(offer, m)]))
+        slot = fleet[(p, g, channel)]
+        slot[0] = max(slot[0], gpus)
+        slot[1] += gpus * fraction[s]
+        slot[2] += hours_per_month * length[p]
+
+    # APIs: per token at the month's price.
+    api_price = {(w, a, int(m)): float(pr) for w, a, m, pr in zip(
+        inputs.apis["workload"], inputs.apis["api"], inputs.apis["month"],
+        inputs.apis["price_per_mtok"], strict=True)}
+    served: list[tuple] = []  # (p, workload, channel, resource, mtok)
+    for w, a, p, s, rate in values["api"].itertuples(index=False):
+        mtok_per_month = rate * fraction[s] * HOURS_PER_MONTH
+        for m in months(p):
+            cash.append((m, "api", a, w, mtok_per_month * api_price[(w, a, m)]))
+        served.append((p, w, "api", a, mtok_per_month * length[p]))
+
+    # Self-hosted tokens, split between the channels of the fleet pool: owned first, then
+    # reserved, then on-demand (on-demand is only held when the others are full).
+    capacity = {(w, g): r for w, g, r in zip(inputs.capacity["workload"], inputs.capacity["gpu"],
+                                             inputs.capacity["mtok_per_gpu_hour"], strict=True)}
+    assign = values["assign"]
+    gpu_hours: dict = defaultdict(float)  # (workload, gpu) -> GPU-hours used
+    if len(assign):
+        used = assign[assign["pool"] == "fleet"].groupby(["gpu", "period", "slice"])["gpus"].sum()
+        for w, g, pool, p, s, gpus in assign.itertuples(index=False):
+            hours = gpus * fraction[s] * HOURS_PER_MONTH * length[p]
+            gpu_hours[(w, g)] += hours
+            mtok = hours * capacity[(w, g)]
+            if pool == "spot":
+                served.append((p, w, "spot", g, mtok))
+                continue
+            total = used[(g, p, s)]
+            owned = min(fleet[(p, g, "purchase")][0], total) if (p, g, "purchase") in fleet \
+                else 0.0
+            res = min(fleet[(p, g, "reserved")][0], total - owned) if (p, g, "reserved") in \
+                fleet else 0.0
+            for channel, n in (("purchase", owned), ("reserved", res),
+                               ("on_demand", total - owned - res)):
+                if n > 1e-12:
+                    served.append((p, w, channel, g, mtok * n / total))
+
+    cash_df = pd.DataFrame(cash, columns=["month", "category", "item", "workload", "amount"])
+    cash_df = cash_df.groupby(["month", "category", "item", "workload"], dropna=False,
+                              sort=True, as_index=False)["amount"].sum()
+    cash_df["pv"] = [a * inputs.discount(m) for m, a in zip(cash_df["month"], cash_df["amount"],
+                                                            strict=True)]
+    start = month_index(inputs.start)
+    cash_df["year"] = [(start + int(m)) // 12 for m in cash_df["month"]]
+    cash_df.insert(0, "month_label", [inputs.month_label(int(m)) for m in cash_df["month"]])
+    end_discount = inputs.discount(horizon)
+    npv = float(cash_df["pv"].sum()) - residual * end_discount
+
+    years = cash_df.pivot_table(index="year", columns="category", values="amount",
+                                aggfunc="sum", fill_value=0.0)
+    all_years = range(start // 12, (start + horizon - 1) // 12 + 1)
+    years = years.reindex(index=sorted(set(all_years) | set(years.index)),
+                          columns=list(CATEGORIES), fill_value=0.0)
+    years.index.name = "year"
+    years["total"] = years[list(CATEGORIES)].sum(axis=1)
+
+    fleet_df = pd.DataFrame(
+        [(label[p], g, c, v[0], v[1], v[2]) for (p, g, c), v in sorted(fleet.items())],
+        columns=["month", "gpu", "channel", "gpus", "avg_gpus", "gpu_hours"])
+    served_df = pd.DataFrame([(label[p], w, c, r, mtok) for p, w, c, r, mtok in served],
+                             columns=["month", "workload", "channel", "resource", "mtok"])
+    served_df = served_df.groupby(["month", "workload", "channel", "resource"], as_index=False,
+                                  sort=True)["mtok"].sum()
+
+    workloads = _workload_costs(inputs, cash_df, served_df, gpu_hours, residual_by_gpu,
+                                end_discount)
+    commitments_df = pd.DataFrame(commitments, columns=[
+        "kind", "offer", "gpu", "month", "gpus", "servers", "term_months", "price_per_gpu",
+        "serves_from"])
+    return PlanResult(
+        status=solver["status"], currency=inputs.currency, npv=npv,
+        total_cost=float(cash_df["amount"].sum()), residual_value=residual, years=years,
+        cash=cash_df, fleet=fleet_df, served=served_df, workloads=workloads,
+        commitments=commitments_df, solver=solver, provenance=provenance, inputs=inputs)
+
+
+def _workload_costs(inputs: PlanInputs, cash: pd.DataFrame, served: pd.DataFrame,
+                    gpu_hours: dict, residual_by_gpu: dict[str, float],
+                    end_discount: float) -> pd.DataFrame:
+    """Levelized cost per million tokens of each workload: the present value of the costs it
+    causes over the present value of its tokens. API spend is its own; each GPU type's costs
+    (purchase net of book value, opex, reservations, rentals) are shared by GPU-hours used;
+    site costs by all self-hosted GPU-hours."""
+    demand = inputs.demand
+    discounted = defaultdict(float)
+    total = defaultdict(float)
+    for w, m, mtok in zip(demand["workload"], demand["month"], demand["mtok"], strict=True):
+        discounted[w] += mtok * inputs.discount(int(m))
+        total[w] += mtok
+    pv: dict[str, float] = defaultdict(float)
+    api = cash[cash["category"] == "api"].groupby("workload")["pv"].sum()
+    for w, value in api.items():
+        pv[w] += float(value)
+    gpu_cash = cash[(cash["category"] != "api") & (cash["item"] != "site")]
+    by_gpu = gpu_cash.groupby("item")["pv"].sum().to_dict()
+    for g, value in residual_by_gpu.items():
+        by_gpu[g] = by_gpu.get(g, 0.0) - value * end_discount
+    for g, value in by_gpu.items():
+        hours = {w: h for (w, gg), h in gpu_hours.items() if gg == g and h > 0}
+        whole = sum(hours.values())
+        for w, h in hours.items():
+            pv[w] += value * h / whole
+    site = float(cash.loc[cash["item"] == "site", "pv"].sum())
+    all_hours = sum(gpu_hours.values())
+    if site and all_hours:
+        for (w, _), h in gpu_hours.items():
+            pv[w] += site * h / all_hours
+    shares = served.groupby(["workload", "channel"])["mtok"].sum()
+    rows = []
+    for w in inputs.workloads.index:
+        row = {"workload": w, "mtok": total[w], "npv": pv[w],
+               "cost_per_mtok": pv[w] / discounted[w] if discounted[w] > 0 else float("nan")}
+        for c in SERVED_CHANNELS:
+            row[f"{c}_share"] = float(shares.get((w, c), 0.0)) / total[w] if total[w] else 0.0
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("workload")
+
+
+__all__ = ["CATEGORIES", "PlanResult", "WRITERS", "compute_result", "register_writer"]

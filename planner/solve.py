@@ -1,0 +1,156 @@
+"""Solver choice, status mapping, time limit, gap and LP export (SPEC section 8).
+
+HiGHS through PuLP's highspy API by default; CBC (PuLP's bundled binary) with `solver="cbc"`.
+Raw solver codes never leave `_status`: callers see a small Status enum and a SolveInfo.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+
+import pulp
+
+from planner.errors import InputError
+
+SOLVERS = ("highs", "cbc")
+DEFAULT_MIP_GAP = 1e-3  # relative (0.1%); the plan reports the gap it reached
+SEED = 0  # fixed random seed: the same inputs give the same plan
+
+
+class Status(StrEnum):
+    """What the solver achieved."""
+
+    OPTIMAL = "optimal"  # proven optimal (within the MIP gap)
+    FEASIBLE = "feasible"  # a solution, stopped early (not by the time limit) before the proof
+    TIME_LIMIT = "time_limit"  # the best solution found when --time-limit ran out (see mip_gap)
+    INFEASIBLE = "infeasible"
+    UNBOUNDED = "unbounded"
+    NO_SOLUTION = "no_solution"  # stopped (time limit, error) without any solution
+
+    @property
+    def has_solution(self) -> bool:
+        return self in (Status.OPTIMAL, Status.FEASIBLE, Status.TIME_LIMIT)
+
+
+@dataclass(frozen=True)
+class SolveInfo:
+    """How a solve went: solver name, status, seconds, the MIP gap reached (0 for an LP,
+    None when the solver does not report it), and the scaled objective."""
+
+    name: str
+    status: Status
+    seconds: float
+    mip_gap: float | None
+    objective: float | None
+    time_limit: float | None
+
+    @property
+    def is_ok(self) -> bool:
+        return self.status.has_solution
+
+    def as_dict(self) -> dict:
+        out = asdict(self)
+        out["status"] = self.status.value
+        return out
+
+
+def _status(problem: pulp.LpProblem) -> Status:
+    """The one place PuLP's codes are read."""
+    solution = problem.sol_status
+    if solution == pulp.LpSolutionOptimal:
+        return Status.OPTIMAL
+    if solution == pulp.LpSolutionIntegerFeasible:
+        return Status.FEASIBLE
+    if solution == pulp.LpSolutionInfeasible or problem.status == pulp.LpStatusInfeasible:
+        return Status.INFEASIBLE
+    if solution == pulp.LpSolutionUnbounded or problem.status == pulp.LpStatusUnbounded:
+        return Status.UNBOUNDED
+    if problem.status == pulp.LpStatusOptimal:
+        return Status.OPTIMAL
+    return Status.NO_SOLUTION
+
+
+def _solver(name: str, time_limit: float | None, mip_gap: float, threads: int | None,
+            msg: bool) -> pulp.LpSolver:
+    if name == "highs":
+        return pulp.HiGHS(msg=msg, timeLimit=time_limit, gapRel=mip_gap, threads=threads,
+                          random_seed=SEED)
+    if name == "cbc":
+        # PuLP 3 warns that its bundled CBC goes away in PuLP 4 (pyproject pins pulp < 4); the
+        # warning is not the user's concern and is an error under `pytest -W error`.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return pulp.PULP_CBC_CMD(msg=msg, timeLimit=time_limit, gapRel=mip_gap,
+                                     threads=threads, options=[f"randomSeed {SEED + 1}",
+                                                               f"randomCbcSeed {SEED + 1}"])
+    raise InputError(f"--solver {name!r}: unknown solver; allowed: {', '.join(SOLVERS)}")
+
+
+def solve(problem: pulp.LpProblem, *, solver: str = "highs", time_limit: float | None = None,
+          mip_gap: float = DEFAULT_MIP_GAP, threads: int | None = None,
+          msg: bool = False) -> SolveInfo:
+    """Solve in place; return what happened (never raises for infeasible or time limit)."""
+    if time_limit is not None and not time_limit > 0:
+        raise InputError(f"--time-limit {time_limit!r}: allowed: a positive number of seconds")
+    engine = _solver(solver, time_limit, mip_gap, threads, msg)
+    began = time.perf_counter()
+    try:
+        problem.solve(engine)
+    except pulp.PulpSolverError as exc:
+        return SolveInfo(solver, Status.NO_SOLUTION, time.perf_counter() - began, None, None,
+                         time_limit) if "time" in str(exc).lower() else _failed(solver, exc)
+    seconds = time.perf_counter() - began
+    status = _status(problem)
+    if status == Status.FEASIBLE:
+        status = _stopped_status(problem, solver, seconds, time_limit)
+    objective = pulp.value(problem.objective) if status.has_solution else None
+    return SolveInfo(solver, status, seconds, _gap(problem, solver, status), objective,
+                     time_limit)
+
+
+def _stopped_status(problem: pulp.LpProblem, solver: str, seconds: float,
+                    time_limit: float | None) -> Status:
+    """A solve stopped before proving optimality. PuLP calls any HiGHS stop with values
+    'integer feasible', even an LP whose simplex stopped at an infeasible point: keep the plan
+    only if HiGHS says its primal solution is feasible, and name a time-limit stop as such."""
+    highs = getattr(problem, "solverModel", None) if solver == "highs" else None
+    if highs is not None:
+        import highspy
+
+        if highs.getInfo().primal_solution_status != highspy.SolutionStatus.kSolutionStatusFeasible:
+            return Status.NO_SOLUTION
+        if highs.getModelStatus() == highspy.HighsModelStatus.kTimeLimit:
+            return Status.TIME_LIMIT
+        return Status.FEASIBLE
+    # CBC's command line does not say why it stopped; a stop at the limit is the time limit.
+    if time_limit is not None and seconds >= 0.95 * time_limit:
+        return Status.TIME_LIMIT
+    return Status.FEASIBLE
+
+
+def _failed(solver: str, exc: Exception) -> SolveInfo:
+    from planner.errors import SolverError
+
+    raise SolverError(f"solver {solver} failed: {exc}") from None
+
+
+def _gap(problem: pulp.LpProblem, solver: str, status: Status) -> float | None:
+    if not status.has_solution:
+        return None
+    if not problem.isMIP():
+        return 0.0
+    if solver == "highs" and getattr(problem, "solverModel", None) is not None:
+        gap = problem.solverModel.getInfo().mip_gap
+        return float(gap) if gap < 1e30 else None
+    return None  # CBC through its command line does not report the gap it reached
+
+
+def write_lp(problem: pulp.LpProblem, path: str) -> None:
+    """The problem as an LP file (CPLEX LP format), for reading or for another solver."""
+    problem.writeLP(path)
+
+
+__all__ = ["DEFAULT_MIP_GAP", "SOLVERS", "SolveInfo", "Status", "solve", "write_lp"]
