@@ -208,7 +208,7 @@ def test_channels_api_gives_the_api_only_cost(run_cli):
 
 def test_plan_text_fits_100_columns_and_out_writes_csvs(run_cli, tmp_path):
     out_dir = tmp_path / "plan"
-    result = run_cli("plan", "scenarios/seed001_heavy.yaml", "--variant", "no_spot",
+    result = run_cli("plan", "scenarios/seed001_heavy.yaml", "--variant", "spot_for_chat",
                      "--out", out_dir)
     assert result.code == 0, result.err
     assert "Yearly budget (CNY" in result.out
@@ -217,7 +217,7 @@ def test_plan_text_fits_100_columns_and_out_writes_csvs(run_cli, tmp_path):
     years = pd.read_csv(out_dir / "years.csv")
     assert {"year", "capex_cny", "reserved_cny", "total_cny"} <= set(years.columns)
     saved = json.loads((out_dir / "plan.json").read_text())
-    assert saved["variant"] == "no_spot"
+    assert saved["variant"] == "spot_for_chat"
     assert any(o["path"] == "workloads.chat.spot_allowed" for o in saved["overrides"])
     again = run_cli("plan", "scenarios/seed001_heavy.yaml", "--out", out_dir)
     assert again.code == 2 and "--force" in again.err

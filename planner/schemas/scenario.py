@@ -64,7 +64,9 @@ class Workload(Strict):
     self_host: list[str] = Field(default_factory=list, description="Candidate model ids")
     apis: list[str] = Field(default_factory=list, description="Candidate API ids")
     api_allowed: bool = True
-    spot_allowed: bool = True
+    spot_allowed: bool = Field(
+        default=False, description="Spot GPUs may serve it (preemptible: batch work, not chat)"
+    )
     deferrable: bool = False
     precision: Literal["fp16", "bf16", "fp8", "int8", "int4", "fp4"] | None = Field(
         default=None, description="Weight precision for self-hosting; default: best that fits"
