@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_throughput_command(commands)
     _add_money_commands(commands)
     _add_plan_command(commands)
+    _add_stress_command(commands)
     return parser
 
 
@@ -238,6 +239,62 @@ def _diagnosis(args: argparse.Namespace, loaded: loading.Loaded, exc: Infeasible
         lines.append("  none in the relaxation: only whole servers make it infeasible (--relax)")
     print(f"planner: {exc}", file=sys.stderr)
     return result, "\n".join(lines), exc.exit_code
+
+
+# --------------------------------------------------------------------------- stress
+
+
+def _add_stress_command(commands: argparse._SubParsersAction) -> None:
+    """planner stress (issue 6; planner/stress.py, docs/stress.md)."""
+    sub = commands.add_parser("stress", help="every variant, a regret table, Monte Carlo on "
+                              "the base plan, and a hedged plan")
+    sub.add_argument("scenario", metavar="SCENARIO", help="scenario file")
+    sub.add_argument("--samples", type=int, metavar="N", help="Monte Carlo futures (default: "
+                     "the scenario's stress.samples, else 50; 0: none)")
+    sub.add_argument("--seed", type=int, default=0, metavar="K", help="random seed (default 0)")
+    sub.add_argument("--workers", type=int, metavar="N", help="solver processes (default: the "
+                     "number of cores)")
+    sub.add_argument("--cvar-weight", type=float, metavar="W", help="hedged plan: weight of "
+                     "CVaR against the expectation, 0..1 (default stress.cvar_weight, 0)")
+    sub.add_argument("--cvar-alpha", type=float, metavar="A", help="CVaR level (default 0.9: "
+                     "the mean of the worst 10%% of futures)")
+    sub.add_argument("--hedge-over", choices=("auto", "samples", "variants"), default="auto",
+                     help="futures of the hedged plan (auto: samples when --samples > 0)")
+    sub.add_argument("--no-regret", action="store_true", help="skip the regret table")
+    sub.add_argument("--no-hedge", action="store_true", help="skip the hedged plan")
+    sub.add_argument("--out", metavar="DIR", help="write the tables as CSV, stress.json and "
+                     "report.html into DIR")
+    sub.add_argument("--force", action="store_true", help="replace an existing --out DIR")
+    sub.add_argument("--solver", choices=("highs", "cbc"), default="highs")
+    sub.add_argument("--time-limit", type=float, metavar="S", help="time limit per plan, s")
+    sub.add_argument("--hedge-time-limit", type=float, default=300.0, metavar="S",
+                     help="time limit of the hedged program, s (default 300)")
+    sub.add_argument("--relax", action="store_true", help="fractional servers and GPUs")
+    _common(sub)
+    sub.set_defaults(handler=cmd_stress)
+
+
+def cmd_stress(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
+    from planner import stress
+
+    if args.out and Path(args.out).exists() and not args.force:
+        raise InputError(f"--out {args.out}: already exists; allowed: a new folder, or pass "
+                         "--force to replace it")
+    if args.workers is not None and args.workers < 1:
+        raise InputError(f"--workers {args.workers}: allowed: 1 or more")
+    options = stress.StressOptions(
+        samples=args.samples, seed=args.seed, workers=args.workers, solver=args.solver,
+        time_limit=args.time_limit, relax=args.relax, regret=not args.no_regret,
+        hedge=not args.no_hedge, hedge_over=args.hedge_over,
+        hedge_time_limit=args.hedge_time_limit, cvar_weight=args.cvar_weight,
+        cvar_alpha=args.cvar_alpha)
+    result = stress.stress(args.scenario, catalog_dir=args.catalog, sets=args.sets,
+                           options=options)
+    text = stress.render(result)
+    if args.out:
+        stress.write(result, args.out, force=args.force)
+        text += f"\n\nWrote report.html, stress.json and the tables (.csv) into {args.out}"
+    return result, text, 0
 
 
 # --------------------------------------------------------------------------- throughput

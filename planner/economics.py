@@ -19,6 +19,7 @@ from planner import roofline
 from planner.errors import InfeasibleError, InputError
 from planner.loading import Loaded
 from planner.schemas import Api, Offer, Workload
+from planner.schemas.base import MAX_AMOUNT
 from planner.units import (
     DAYS_PER_MONTH,
     HOURS_PER_MONTH,
@@ -152,8 +153,9 @@ def tco(loaded: Loaded, gpu_id: str, *, currency: str | None = None, capex: floa
     if not (isinstance(years, int | float) and 0 < years <= 30):
         raise InputError(f"--years {years!r}: must be a number of years in (0, 30]")
     if capex is not None:
-        if not (math.isfinite(capex) and capex > 0):
-            raise InputError(f"--capex {capex!r}: must be a positive amount in {money.currency}")
+        if not (math.isfinite(capex) and 0 < capex <= MAX_AMOUNT):  # the schemas' price bound
+            raise InputError(f"--capex {capex!r}: must be a positive amount in {money.currency}"
+                             f", at most {MAX_AMOUNT:g}")
         capex_source = "--capex"
         capex_original = {"amount": capex, "currency": money.currency}
     else:

@@ -210,6 +210,9 @@ def _allowed(pool: dict, allow: list[str] | None) -> dict:
 # --------------------------------------------------------------------------- build
 
 
+MIN_MTOK_PER_GPU_HOUR = 1e-6  # one token per GPU-hour: less is no way to serve a workload
+
+
 def build_inputs(loaded: Loaded, channels: Iterable[str] | None = None, *,
                  check: bool = True) -> PlanInputs:
     """Every coefficient of the plan of `loaded.scenario`, in the scenario's currency.
@@ -276,7 +279,9 @@ def build_inputs(loaded: Loaded, channels: Iterable[str] | None = None, *,
                 if best is None or rate > best["mtok_per_gpu_hour"] / utilization + 1e-12:
                     best = {"workload": w, "gpu": g, "model": model, "precision": thr.precision,
                             "tp": thr.tp, "mtok_per_gpu_hour": rate * utilization}
-            if best is not None:
+            # Below one token per GPU-hour (an absurd efficiency or utilization such as 1e-30)
+            # a deployment serves nothing, and 1/rate would overflow the solver's coefficients.
+            if best is not None and best["mtok_per_gpu_hour"] >= MIN_MTOK_PER_GPU_HOUR:
                 capacity_rows.append(best)
     capacity = pd.DataFrame(capacity_rows, columns=["workload", "gpu", "model", "precision",
                                                     "tp", "mtok_per_gpu_hour"])

@@ -6,6 +6,9 @@ Raw solver codes never leave `_status`: callers see a small Status enum and a So
 
 from __future__ import annotations
 
+import contextlib
+import sys
+import threading
 import time
 import warnings
 from dataclasses import asdict, dataclass
@@ -73,10 +76,32 @@ def _status(problem: pulp.LpProblem) -> Status:
     return Status.NO_SOLUTION
 
 
+class _InterruptibleHiGHS(pulp.HiGHS):
+    """HiGHS that stops at Ctrl-C. HiGHS runs in C, where Python cannot see SIGINT until the
+    solve ends; highspy's own solve() runs it in a worker thread, so the main thread takes the
+    interrupt at once and cancels the solve. Then KeyboardInterrupt goes on (exit 130)."""
+
+    def callSolver(self, lp: pulp.LpProblem) -> None:
+        import highspy
+
+        highs = lp.solverModel
+        if threading.current_thread() is not threading.main_thread():
+            highs.run()  # signals reach the main thread only
+            return
+        highs.HandleKeyboardInterrupt = True
+        try:
+            with contextlib.redirect_stdout(sys.stderr):  # highspy prints a notice at Ctrl-C
+                highs.solve()
+        except SystemExit:  # highspy's exit(1) after five Ctrl-C: still an interrupt
+            raise KeyboardInterrupt from None
+        if highs.getModelStatus() == highspy.HighsModelStatus.kInterrupt:
+            raise KeyboardInterrupt
+
+
 def _solver(name: str, time_limit: float | None, mip_gap: float, threads: int | None,
             msg: bool) -> pulp.LpSolver:
     if name == "highs":
-        return pulp.HiGHS(msg=msg, timeLimit=time_limit, gapRel=mip_gap, threads=threads,
+        return _InterruptibleHiGHS(msg=msg, timeLimit=time_limit, gapRel=mip_gap, threads=threads,
                           random_seed=SEED)
     if name == "cbc":
         # PuLP 3 warns that its bundled CBC goes away in PuLP 4 (pyproject pins pulp < 4); the
@@ -102,6 +127,10 @@ def solve(problem: pulp.LpProblem, *, solver: str = "highs", time_limit: float |
     except pulp.PulpSolverError as exc:
         return SolveInfo(solver, Status.NO_SOLUTION, time.perf_counter() - began, None, None,
                          time_limit) if "time" in str(exc).lower() else _failed(solver, exc)
+    except IndexError:
+        # HiGHS refuses rows with a coefficient above 1e15 and PuLP then misreads its solution.
+        _failed(solver, "it rejected part of the problem (a coefficient beyond 1e15: check the "
+                "inputs for absurd magnitudes)")
     seconds = time.perf_counter() - began
     status = _status(problem)
     if status == Status.FEASIBLE:
@@ -131,7 +160,7 @@ def _stopped_status(problem: pulp.LpProblem, solver: str, seconds: float,
     return Status.FEASIBLE
 
 
-def _failed(solver: str, exc: Exception) -> SolveInfo:
+def _failed(solver: str, exc: Exception | str) -> SolveInfo:
     from planner.errors import SolverError
 
     raise SolverError(f"solver {solver} failed: {exc}") from None

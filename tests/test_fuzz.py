@@ -302,32 +302,17 @@ def test_tco_options_never_crash(option: str, value: str, gpu: str) -> None:
     run(["tco", gpu, option, value, "--json"])
 
 
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), 1e30, 0.0, -1.0])
-def test_json_output_is_strict(value: float) -> None:
-    """A finite result prints as strict JSON; the harness's own check catches NaN in output."""
-    assert math.isfinite(0.0)  # sanity of the hook below
-    with pytest.raises(AssertionError):
+@pytest.mark.parametrize("value", ["nan", "inf", "1e30", "0", "-1"])
+def test_tco_capex_out_of_range_is_input_error(value: str) -> None:
+    """--capex must be a positive finite amount within the schemas' 1e15 price bound (1e30 was
+    accepted and gave 1.5e25 per GPU-hour before)."""
+    code, _, err = run(["tco", "H200", "--capex", value, "--json"])
+    assert code == 2
+    assert "must be a positive amount in USD, at most 1e+15" in err
+
+
+def test_strict_json_hook_rejects_nan() -> None:
+    """The harness's JSON check itself: NaN in printed JSON fails the run."""
+    with pytest.raises(AssertionError, match="NaN"):
         json.loads("[NaN]", parse_constant=_strict_constant)
-    code, _, _ = run(["tco", "H200", "--capex", repr(value), "--json"])
-    assert code in {0, 2}
-
-
-@FUZZ
-@given(variant=st.sampled_from([None, "demand_x2", "no-such-variant", "spot_scarce"]),
-       channels=st.sampled_from([None, "api", "purchase", "spot", "on_demand,reserved",
-                                 "purchase,spot", "", "api,,x", "API"]),
-       extra=st.sampled_from([[], ["--relax"], ["--solver", "cbc"], ["--mip-gap", "0.5"],
-                              ["--mip-gap", "nan"], ["--mip-gap", "-1"], ["--time-limit", "0"],
-                              ["--time-limit", "nan"], ["--time-limit", "-1"],
-                              ["--time-limit", "1e-9"], ["--currency", "USD"],
-                              ["--currency", "XYZ"],
-                              ["--set", "limits.max_power_kw=0.001"],
-                              ["--set", "limits.max_gpus.H200=0"],
-                              ["--set", "limits.capex_budget_per_year={2026: 0}"],
-                              ["--set", "workloads.chat.api_allowed=false"]]))
-def test_plan_options_never_crash(variant: str | None, channels: str | None,
-                                  extra: list[str]) -> None:
-    args = ["plan", str(SCENARIO), "--set", f"months={FUZZ_MONTHS}", *PLAN_LIMIT, "--json"]
-    args += ["--variant", variant] if variant else []
-    args += ["--channels", channels] if channels is not None else []
-    run([*args, *extra])
+    assert non_finite({"a": [1.0, float("inf")], "b": 2}) == [".a[1] = inf"]

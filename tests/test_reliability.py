@@ -315,3 +315,17 @@ def test_ctrl_c_during_plan_exits_130(run_cli, monkeypatch) -> None:
     assert result.code == 130
     assert result.err == "planner: interrupted\n"
     assert not Path("never-written").exists()
+
+
+def test_absurd_utilization_is_no_deployment_not_a_crash(run_cli) -> None:
+    """Found by the fuzzer: finance.utilization 1e-30 made a GPU serve 3.8e-29 Mtok/GPU-hour;
+    the solver refused the 1/rate coefficients and PuLP raised IndexError (exit 1). Below one
+    token per GPU-hour a deployment is dropped, so the plan serves chat by API: deepseek-v3 at
+    (800 x 2 + 400 x 8) / 1200 = 4.0 CNY per Mtok; with purchases only it is infeasible."""
+    result = run_cli("plan", MEDIUM, *SHORT, "--set", "finance.utilization=1e-30", "--json")
+    assert result.code == 0, result.err
+    assert result.json()["workloads"][0]["cost_per_mtok"] == pytest.approx(4.0)
+    result = run_cli("plan", MEDIUM, *SHORT, "--set", "finance.utilization=1e-30",
+                     "--channels", "purchase")
+    assert result.code == 3
+    assert "no self-host deployment fits" in result.err

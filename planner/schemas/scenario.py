@@ -101,6 +101,55 @@ STRESS_KEYS = ("demand_multiplier", "api_price_multiplier", "gpu_price_multiplie
                "spot_availability")
 
 
+class Distribution(Strict):
+    """An uncertain quantity of `planner stress` (docs/stress.md): `lognormal` (median, sigma of
+    the log), `normal` (mean, sd), `uniform` (low, high), `triangular` (low, mode, high) or
+    `fixed` (value)."""
+
+    dist: Literal["lognormal", "normal", "uniform", "triangular", "fixed"]
+    median: Positive | None = None
+    sigma: NonNegative | None = Field(default=None, le=5.0)
+    mean: float | None = Field(default=None, ge=-100.0, le=100.0)
+    sd: NonNegative | None = Field(default=None, le=100.0)
+    low: float | None = Field(default=None, ge=-100.0, le=1e6)
+    mode: float | None = Field(default=None, ge=-100.0, le=1e6)
+    high: float | None = Field(default=None, ge=-100.0, le=1e6)
+    value: float | None = Field(default=None, ge=-100.0, le=1e6)
+
+    @model_validator(mode="after")
+    def _parameters(self) -> Distribution:
+        needed = {"lognormal": ("median", "sigma"), "normal": ("mean", "sd"),
+                  "uniform": ("low", "high"), "triangular": ("low", "mode", "high"),
+                  "fixed": ("value",)}[self.dist]
+        given = {k for k in ("median", "sigma", "mean", "sd", "low", "mode", "high", "value")
+                 if getattr(self, k) is not None}
+        if given != set(needed):
+            raise ValueError(f"dist {self.dist} takes exactly {', '.join(needed)}; allowed: "
+                             "lognormal (median, sigma), normal (mean, sd), uniform (low, "
+                             "high), triangular (low, mode, high), fixed (value)")
+        if self.dist in ("uniform", "triangular") and not self.low <= (
+                self.mode if self.mode is not None else self.low) <= self.high:
+            raise ValueError("needs low <= mode <= high")
+        return self
+
+
+class StressSettings(Strict):
+    """Distributions `planner stress` samples futures from (docs/stress.md has the defaults):
+    multipliers of every demand, API price and GPU price (dimensionless, 1 = as forecast), an
+    additive change of every workload's growth_per_year (fraction a year), spot availability
+    (fraction of hours a spot GPU is there, set on every spot offer)."""
+
+    demand_multiplier: Distribution | None = None
+    demand_growth: Distribution | None = None
+    api_price_multiplier: Distribution | None = None
+    gpu_price_multiplier: Distribution | None = None
+    spot_availability: Distribution | None = None
+    samples: NonNegativeInt = Field(default=50, le=10_000)
+    cvar_weight: float = Field(default=0.0, ge=0.0, le=1.0)
+    cvar_alpha: float = Field(default=0.9, ge=0.0, lt=1.0)
+    idle_threshold: float = Field(default=0.5, gt=0.0, le=1.0)
+
+
 class Scenario(Strict):
     name: str = Field(min_length=1)
     description: str | None = None
@@ -115,6 +164,8 @@ class Scenario(Strict):
     workloads: dict[str, Workload] = Field(min_length=1)
     limits: Limits = Field(default_factory=Limits)
     variants: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    stress: StressSettings | None = Field(
+        default=None, description="Distributions of planner stress (docs/stress.md)")
 
     @model_validator(mode="after")
     def _quarters(self) -> Scenario:
