@@ -965,7 +965,8 @@ def _samples(monte_carlo: Any) -> tuple[list[float], str]:
     if monte_carlo is None:
         return [], ""
     if isinstance(monte_carlo, pd.DataFrame):
-        for col in monte_carlo.columns:
+        # The outcome (npv) first; a stress result's samples also hold the drawn multipliers.
+        for col in sorted(monte_carlo.columns, key=lambda c: c != "npv"):
             if pd.api.types.is_numeric_dtype(monte_carlo[col]) and col not in ("sample", "seed"):
                 return [float(v) for v in monte_carlo[col]], str(col)
         return [], ""
