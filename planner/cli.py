@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_throughput_command(commands)
     _add_money_commands(commands)
     _add_plan_command(commands)
+    _add_bench_command(commands)
     _add_stress_command(commands)
     return parser
 
@@ -141,6 +142,29 @@ def cmd_breakeven(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
     loaded = loading.load(args.scenario, catalog_dir=args.catalog, sets=args.sets)
     result = economics.breakeven(loaded, currency=args.currency)
     return result, economics.render_breakeven(result), 0
+
+
+# --------------------------------------------------------------------------- bench
+
+
+def _add_bench_command(commands: argparse._SubParsersAction) -> None:
+    """planner bench (issue 8; planner/bench.py, docs/bench.md)."""
+    sub = commands.add_parser("bench", help="time model building and solving on generated "
+                              "scenarios")
+    sub.add_argument("--size", choices=("small", "medium", "large"), default="small",
+                     help="scenario size (default small)")
+    sub.add_argument("--relax", action="store_true", help="LP relaxation (fractional servers "
+                     "and GPUs)")
+    sub.add_argument("--seed", type=int, default=8, help="generator seed (default 8)")
+    _common(sub)
+    sub.set_defaults(handler=cmd_bench)
+
+
+def cmd_bench(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
+    from planner.bench import format_bench, run_bench
+
+    figures = run_bench(args.size, relax=args.relax, seed=args.seed)
+    return figures, format_bench(figures), 0
 
 
 # --------------------------------------------------------------------------- plan

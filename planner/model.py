@@ -36,9 +36,20 @@ FLEET, SPOT = "fleet", "spot"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.]")
 
 
+_SAFE: dict = {}  # part -> sanitized text: ids and labels repeat thousands of times
+
+
 def _name(*parts: object) -> str:
     """A constraint or variable name PuLP and LP files accept: family_part_part..."""
-    return "_".join(_UNSAFE.sub("_", str(p)) for p in parts)
+    out = []
+    for part in parts:
+        safe = _SAFE.get(part)
+        if safe is None:
+            if len(_SAFE) > 200_000:
+                _SAFE.clear()
+            safe = _SAFE[part] = _UNSAFE.sub("_", str(part))
+        out.append(safe)
+    return "_".join(out)
 
 
 def _expr(terms: dict) -> pulp.LpAffineExpression:
@@ -54,6 +65,7 @@ class PlanModel:
     inputs: PlanInputs
     relax: bool
     money_scale: float
+    prune: bool = True  # drop dominated reservations (exact: see _undominated_contracts)
     buy: dict[tuple[str, int], pulp.LpVariable] = field(default_factory=dict)
     reserve: dict[tuple[str, int], pulp.LpVariable] = field(default_factory=dict)
     rent: dict[tuple[str, str, int, str], pulp.LpVariable] = field(default_factory=dict)
@@ -88,6 +100,7 @@ class _Frame:
     horizon: int
     discount: list[float]  # per month offset, long enough for reserved terms past the horizon
     period_of: dict[int, int]  # month offset in the horizon -> period
+    label: dict[int, str]  # period -> its first month 'YYYY-MM' (names)
 
     def months(self, p: int) -> range:
         return range(self.first[p], self.first[p] + self.length[p])
@@ -116,21 +129,23 @@ def _frame(inputs: PlanInputs) -> _Frame:
                   for s in inputs.slices.index},
         horizon=inputs.months,
         discount=[inputs.discount(m) for m in range(inputs.months + longest + 1)],
-        period_of=inputs.period_of_month())
+        period_of=inputs.period_of_month(),
+        label={p: inputs.month_label(int(inputs.periods.loc[p, "first"])) for p in periods})
 
 
 # --------------------------------------------------------------------------- build
 
 
 def build(inputs: PlanInputs, *, relax: bool = False, fixed_commitments: pd.DataFrame | None = None,
-          unmet_penalty: float | None = None) -> PlanModel:
+          unmet_penalty: float | None = None, prune: bool = True) -> PlanModel:
     """The plan's PuLP problem. `fixed_commitments` (columns kind 'purchase'|'reserved', offer,
     month 'YYYY-MM', gpus) fixes every first-stage decision (absent ones at 0) so the rest can
     be re-optimised; `unmet_penalty` (money per Mtok) adds unmet-demand slack, a diagnosis aid."""
     frame = _frame(inputs)
     scale = _money_scale(inputs)
+    # Fixed commitments may name a contract another scenario's prices chose: keep them all.
     model = PlanModel(pulp.LpProblem(_name("plan", inputs.name), pulp.LpMinimize), inputs, relax,
-                      scale)
+                      scale, prune=prune and fixed_commitments is None)
     objective: dict = defaultdict(float)
     owned, reserved = add_fleet(model, frame, objective)
     add_site(model, frame, objective)
@@ -162,7 +177,21 @@ def _money_scale(inputs: PlanInputs) -> float:
     return float(10 ** max(0, math.floor(math.log10(biggest)) - 3))
 
 
+_BOUNDS: dict[int, tuple] = {}
+
+
 def _gpu_bound(inputs: PlanInputs, frame: _Frame) -> dict[str, float]:
+    """_peak_gpus, computed once per build (add_fleet and add_rentals both need it)."""
+    cached = _BOUNDS.get(id(inputs))
+    if cached is not None and cached[0] is inputs:
+        return cached[1]
+    _BOUNDS.clear()
+    bound = _peak_gpus(inputs, frame)
+    _BOUNDS[id(inputs)] = (inputs, bound)
+    return bound
+
+
+def _peak_gpus(inputs: PlanInputs, frame: _Frame) -> dict[str, float]:
     """Most GPUs of each type that can ever be useful: the peak of all demand served on it.
     Bounds purchases (owning more only adds cost) and links them to the site binary."""
     cap = inputs.capacity
@@ -227,21 +256,49 @@ def add_fleet(model: PlanModel, frame: _Frame, objective: dict
         for p in frame.periods:
             if p >= serve:
                 owned[(row.gpu, p)][var] = unit
+    contracts = []
     for row in inputs.reserved.itertuples(index=False):
         m0, term = int(row.month), int(row.term_months)
         active = [p for p in frame.periods
                   if frame.first[p] >= m0 and frame.first[p] + frame.length[p] <= m0 + term]
         model.active_periods[(row.offer, m0)] = active
-        if not active or bound.get(row.gpu, 0.0) <= 0:
+        if active and bound.get(row.gpu, 0.0) > 0:
+            cost = row.price_per_gpu_month * sum(disc[m] for m in range(m0, m0 + term))
+            contracts.append((row, active, cost))
+    keep = _undominated_contracts(contracts) if model.prune else None
+    for row, active, cost in contracts:
+        m0 = int(row.month)
+        if keep is not None and (row.offer, m0) not in keep:
             continue
         var = model.problem.add_variable(_name("reserve", row.offer, inputs.month_label(m0)), 0)
         model.reserve[(row.offer, m0)] = var
         _at_least_one(model, var, bound[row.gpu], _name("reserve", row.offer,
                                                          inputs.month_label(m0)))
-        objective[var] += row.price_per_gpu_month * sum(disc[m] for m in range(m0, m0 + term))
+        objective[var] += cost
         for p in active:
             reserved[(row.gpu, p)][var] = 1.0
     return owned, reserved
+
+
+def _undominated_contracts(contracts: list) -> set[tuple[str, int]]:
+    """Reservations (offer, month) not dominated by another of the same GPU that serves in every
+    period the first serves (and maybe more) for no more money. Swapping one for the other GPU
+    for GPU keeps every constraint (same GPU: same caps, power, spot share, whole-GPU rule) and
+    costs no more, so dropping the dominated one never changes the optimum. Ties keep the first
+    by (cost, offer, month)."""
+    by_gpu: dict[str, list] = defaultdict(list)
+    for row, active, cost in contracts:
+        by_gpu[row.gpu].append((cost, row.offer, int(row.month), frozenset(active)))
+    keep: set[tuple[str, int]] = set()
+    for items in by_gpu.values():
+        items.sort(key=lambda c: (c[0], -len(c[3]), c[1], c[2]))
+        kept: list = []
+        for _, offer, m0, active in items:
+            # Anything earlier in the order costs no more; it dominates if it covers as much.
+            if not any(active <= other for other in kept):
+                kept.append(active)
+                keep.add((offer, m0))
+    return keep
 
 
 def _at_least_one(model: PlanModel, var: pulp.LpVariable, most: float, name: str) -> None:
@@ -269,7 +326,7 @@ def add_site(model: PlanModel, frame: _Frame, objective: dict) -> None:
     category = pulp.LpContinuous if model.relax else pulp.LpBinary
     disc, periods = frame.discount, frame.periods
     for i, p in enumerate(periods):
-        var = model.problem.add_variable(_name("site", inputs.month_label(frame.first[p])), 0, 1,
+        var = model.problem.add_variable(_name("site", frame.label[p]), 0, 1,
                                          category)
         model.site[p] = var
         following = disc[frame.first[periods[i + 1]]] if i + 1 < len(periods) else 0.0
@@ -278,7 +335,7 @@ def add_site(model: PlanModel, frame: _Frame, objective: dict) -> None:
         if i:
             model.problem.addConstraint(pulp.LpConstraint(
                 _expr({model.site[periods[i - 1]]: 1, var: -1}), pulp.LpConstraintLE,
-                _name("site_monotone", inputs.month_label(frame.first[p])), 0))
+                _name("site_monotone", frame.label[p]), 0))
     for (offer, m0), var in model.buy.items():
         p = frame.period_of[m0]
         model.problem.addConstraint(pulp.LpConstraint(
@@ -311,7 +368,7 @@ def add_rentals(model: PlanModel, frame: _Frame, objective: dict) -> None:
         model.rent_offer[(g, channel, p)] = (offer, availability)
         pv_hour = sum(prices[(offer, m)] * disc[m] for m in frame.months(p)) * HOURS_PER_MONTH
         for s in frame.slices:
-            name = _name(channel, g, inputs.month_label(frame.first[p]), s)
+            name = _name(channel, g, frame.label[p], s)
             var = model.problem.add_variable(name, 0)
             model.rent[(g, channel, p, s)] = var
             _at_least_one(model, var, bound.get(g, 0.0) / availability, name)
@@ -338,7 +395,7 @@ def add_assignments(model: PlanModel, frame: _Frame) -> None:
                     continue
                 for s in frame.slices:
                     model.assign[(w, g, pool, p, s)] = model.problem.add_variable(
-                        _name("assign", w, g, pool, inputs.month_label(frame.first[p]), s), 0)
+                        _name("assign", w, g, pool, frame.label[p], s), 0)
 
 
 def add_apis(model: PlanModel, frame: _Frame, objective: dict) -> None:
@@ -355,7 +412,7 @@ def add_apis(model: PlanModel, frame: _Frame, objective: dict) -> None:
             pv_hour = sum(price[(w, a, m)] * disc[m] for m in frame.months(p)) * HOURS_PER_MONTH
             for s in frame.slices:
                 var = model.problem.add_variable(
-                    _name("api", w, a, inputs.month_label(frame.first[p]), s), 0)
+                    _name("api", w, a, frame.label[p], s), 0)
                 model.api[(w, a, p, s)] = var
                 objective[var] += pv_hour * frame.fraction[s]
 
@@ -379,7 +436,7 @@ def add_demand(model: PlanModel, frame: _Frame, objective: dict,
     deferrable = inputs.workloads["deferrable"].to_dict()
     for w in inputs.workloads.index:
         for p in frame.periods:
-            label = inputs.month_label(frame.first[p])
+            label = frame.label[p]
             groups = [[s] for s in frame.slices] if not deferrable[w] else [frame.slices]
             for group in groups:
                 terms: dict = {}
@@ -405,13 +462,12 @@ def add_demand(model: PlanModel, frame: _Frame, objective: dict,
 def add_gpu_capacity(model: PlanModel, frame: _Frame, owned: dict, reserved: dict) -> None:
     """A GPU-hour is used at most once: the fleet pool serves at most the owned, reserved and
     on-demand GPUs of a type; the spot pool at most the spot GPUs present (x availability)."""
-    inputs = model.inputs
     used: dict = defaultdict(dict)
     for (_, g, pool, p, s), var in model.assign.items():
         used[(g, pool, p, s)][var] = 1.0
     for (g, pool, p, s), terms in sorted(used.items()):
         terms = dict(terms)
-        label = inputs.month_label(frame.first[p])
+        label = frame.label[p]
         if pool == FLEET:
             for var, n in {**owned.get((g, p), {}), **reserved.get((g, p), {})}.items():
                 terms[var] = -n
@@ -434,7 +490,7 @@ def add_api_rate_limits(model: PlanModel, frame: _Frame) -> None:
     for (a, p, s), terms in sorted(sent.items()):
         model.problem.addConstraint(pulp.LpConstraint(
             _expr(terms), pulp.LpConstraintLE,
-            _name("rate_limit", a, inputs.month_label(frame.first[p]), s), inputs.api_limits[a]))
+            _name("rate_limit", a, frame.label[p], s), inputs.api_limits[a]))
 
 
 def _add_limit(model: PlanModel, family: str, key: str, period: int, terms: dict,
@@ -491,7 +547,7 @@ def add_power_cap(model: PlanModel, frame: _Frame, owned: dict) -> None:
                 terms[var] += n * float(inputs.gpus.loc[g, "power_kw"])
         if terms:
             _add_limit(model, "max_power_kw", "owned fleet", p, terms, cap,
-                       _name("power_cap", inputs.month_label(frame.first[p])))
+                       _name("power_cap", frame.label[p]))
 
 
 def add_gpu_caps(model: PlanModel, frame: _Frame, owned: dict, reserved: dict) -> None:
@@ -508,7 +564,7 @@ def add_gpu_caps(model: PlanModel, frame: _Frame, owned: dict, reserved: dict) -
                         terms[model.rent[(g, channel, p, s)]] = 1.0
                 if terms:
                     _add_limit(model, "max_gpus", g, p, terms, cap,
-                               _name("gpu_cap", g, inputs.month_label(frame.first[p]), s))
+                               _name("gpu_cap", g, frame.label[p], s))
 
 
 def add_spot_share(model: PlanModel, frame: _Frame, owned: dict, reserved: dict) -> None:
@@ -529,7 +585,7 @@ def add_spot_share(model: PlanModel, frame: _Frame, owned: dict, reserved: dict)
                 if (g, "spot", p, s) in model.rent:
                     terms[model.rent[(g, "spot", p, s)]] += 1 - share
             _add_limit(model, "max_spot_share", "spot", p, terms, 0.0,
-                       _name("spot_share", inputs.month_label(frame.first[p]), s))
+                       _name("spot_share", frame.label[p], s))
 
 
 def fix_commitments(model: PlanModel, commitments: pd.DataFrame) -> None:

@@ -81,6 +81,51 @@ class _InterruptibleHiGHS(pulp.HiGHS):
     solve ends; highspy's own solve() runs it in a worker thread, so the main thread takes the
     interrupt at once and cancels the solve. Then KeyboardInterrupt goes on (exit 130)."""
 
+    def buildSolverModel(self, lp: pulp.LpProblem) -> None:
+        """The whole problem in two bulk calls (columns, then rows as CSR arrays) instead of
+        PuLP's one addCol/addRow per variable and constraint (docs/bench.md)."""
+        import highspy
+        import numpy as np
+
+        inf = highspy.kHighsInf
+        sense = -1 if lp.sense == pulp.LpMaximize else 1
+        variables = lp.variables()
+        for i, var in enumerate(variables):
+            var.index = i
+        objective = lp.objective
+        cost = np.array([sense * objective.get(v, 0.0) for v in variables], dtype=np.float64)
+        lower = np.array([-inf if v.lowBound is None else v.lowBound for v in variables],
+                         dtype=np.float64)
+        upper = np.array([inf if v.upBound is None else v.upBound for v in variables],
+                         dtype=np.float64)
+        highs = lp.solverModel
+        highs.addCols(len(variables), cost, lower, upper, 0, np.zeros(0, np.int32),
+                      np.zeros(0, np.int32), np.zeros(0, np.float64))
+        if self.mip:
+            integers = np.array([v.index for v in variables if v.cat == pulp.LpInteger],
+                                dtype=np.int32)
+            if len(integers):
+                highs.changeColsIntegrality(
+                    len(integers), integers,
+                    np.full(len(integers), highspy.HighsVarType.kInteger))
+        constraints = list(lp._constraints.values())
+        starts, index, value, row_lower, row_upper = [], [], [], [], []
+        for i, con in enumerate(constraints):
+            con.index = i
+            starts.append(len(index))
+            for var, coef in con.items():
+                if coef != 0:
+                    index.append(var.index)
+                    value.append(coef)
+            lb, ub = con.getLb(), con.getUb()
+            row_lower.append(-inf if lb is None else lb)
+            row_upper.append(inf if ub is None else ub)
+        if constraints:
+            highs.addRows(len(constraints), np.array(row_lower, dtype=np.float64),
+                          np.array(row_upper, dtype=np.float64), len(index),
+                          np.array(starts, dtype=np.int32), np.array(index, dtype=np.int32),
+                          np.array(value, dtype=np.float64))
+
     def callSolver(self, lp: pulp.LpProblem) -> None:
         import highspy
 
