@@ -66,6 +66,7 @@ class PlanModel:
     relax: bool
     money_scale: float
     prune: bool = True  # drop dominated reservations (exact: see _undominated_contracts)
+    gpu_bound: dict[str, float] = field(default_factory=dict)  # most GPUs of a type ever useful
     buy: dict[tuple[str, int], pulp.LpVariable] = field(default_factory=dict)
     reserve: dict[tuple[str, int], pulp.LpVariable] = field(default_factory=dict)
     rent: dict[tuple[str, str, int, str], pulp.LpVariable] = field(default_factory=dict)
@@ -137,15 +138,23 @@ def _frame(inputs: PlanInputs) -> _Frame:
 
 
 def build(inputs: PlanInputs, *, relax: bool = False, fixed_commitments: pd.DataFrame | None = None,
-          unmet_penalty: float | None = None, prune: bool = True) -> PlanModel:
+          unmet_penalty: float | None = None, prune: bool = True,
+          gpu_bound: dict[str, float] | None = None) -> PlanModel:
     """The plan's PuLP problem. `fixed_commitments` (columns kind 'purchase'|'reserved', offer,
     month 'YYYY-MM', gpus) fixes every first-stage decision (absent ones at 0) so the rest can
-    be re-optimised; `unmet_penalty` (money per Mtok) adds unmet-demand slack, a diagnosis aid."""
+    be re-optimised; `unmet_penalty` (money per Mtok) adds unmet-demand slack, a diagnosis aid.
+    `gpu_bound` replaces the most GPUs of each type the fleet may hold (two-stage programs pass
+    the largest over their futures)."""
     frame = _frame(inputs)
     scale = _money_scale(inputs)
+    bound = dict(gpu_bound) if gpu_bound is not None else _peak_gpus(inputs, frame)
+    if fixed_commitments is not None:
+        # Commitments sized for another future may exceed this one's need: let them be held.
+        for gpu, gpus in _committed_gpus(inputs, fixed_commitments).items():
+            bound[gpu] = max(bound.get(gpu, 0.0), gpus)
     # Fixed commitments may name a contract another scenario's prices chose: keep them all.
     model = PlanModel(pulp.LpProblem(_name("plan", inputs.name), pulp.LpMinimize), inputs, relax,
-                      scale, prune=prune and fixed_commitments is None)
+                      scale, prune=prune and fixed_commitments is None, gpu_bound=bound)
     objective: dict = defaultdict(float)
     owned, reserved = add_fleet(model, frame, objective)
     add_site(model, frame, objective)
@@ -177,18 +186,15 @@ def _money_scale(inputs: PlanInputs) -> float:
     return float(10 ** max(0, math.floor(math.log10(biggest)) - 3))
 
 
-_BOUNDS: dict[int, tuple] = {}
-
-
-def _gpu_bound(inputs: PlanInputs, frame: _Frame) -> dict[str, float]:
-    """_peak_gpus, computed once per build (add_fleet and add_rentals both need it)."""
-    cached = _BOUNDS.get(id(inputs))
-    if cached is not None and cached[0] is inputs:
-        return cached[1]
-    _BOUNDS.clear()
-    bound = _peak_gpus(inputs, frame)
-    _BOUNDS[id(inputs)] = (inputs, bound)
-    return bound
+def _committed_gpus(inputs: PlanInputs, commitments: pd.DataFrame) -> dict[str, float]:
+    """GPUs per type named by fixed commitments (summed over months: an upper bound)."""
+    gpu_of = {**dict(zip(inputs.purchases["offer"], inputs.purchases["gpu"], strict=False)),
+              **dict(zip(inputs.reserved["offer"], inputs.reserved["gpu"], strict=False))}
+    total: dict[str, float] = defaultdict(float)
+    for offer, gpus in zip(commitments["offer"], commitments["gpus"], strict=True):
+        if offer in gpu_of:
+            total[gpu_of[offer]] += float(gpus)
+    return total
 
 
 def _peak_gpus(inputs: PlanInputs, frame: _Frame) -> dict[str, float]:
@@ -237,7 +243,7 @@ def add_fleet(model: PlanModel, frame: _Frame, objective: dict
     inputs, disc = model.inputs, frame.discount
     owned: dict[tuple[str, int], dict] = defaultdict(dict)
     reserved: dict[tuple[str, int], dict] = defaultdict(dict)
-    bound = _gpu_bound(inputs, frame)
+    bound = model.gpu_bound
     category = pulp.LpContinuous if model.relax else pulp.LpInteger
     for row in inputs.purchases.itertuples(index=False):
         unit, m0 = int(row.unit_gpus), int(row.month)
@@ -363,7 +369,7 @@ def add_rentals(model: PlanModel, frame: _Frame, objective: dict) -> None:
         candidate = (float(row.price_per_gpu_hour), row.offer, float(row.availability))
         if key not in best or candidate[:2] < best[key][:2]:
             best[key] = candidate
-    bound = _gpu_bound(inputs, frame)
+    bound = model.gpu_bound
     for (g, channel, p), (_, offer, availability) in sorted(best.items()):
         model.rent_offer[(g, channel, p)] = (offer, availability)
         pv_hour = sum(prices[(offer, m)] * disc[m] for m in frame.months(p)) * HOURS_PER_MONTH
@@ -671,3 +677,87 @@ def write_lp(model: PlanModel, path: str) -> None:
 
 __all__ = ["FLEET", "SPOT", "PlanModel", "build", "decision_values", "fix_commitments",
            "objective_value", "tight_limits", "write_lp"]
+
+
+# --------------------------------------------------------------------------- two-stage
+
+
+@dataclass
+class TwoStageModel:
+    """A two-stage stochastic program: one PlanModel per future (its variables renamed
+    `f{k}_...`), their first-stage decisions tied to shared ones, and the weighted objective."""
+
+    problem: pulp.LpProblem
+    futures: list[PlanModel]
+    weights: list[float]
+    money_scale: float
+    first_stage: dict[tuple[str, str, int], pulp.LpVariable] = field(default_factory=dict)
+
+    @property
+    def variables(self) -> int:
+        return self.problem.numVariables()
+
+    @property
+    def constraints(self) -> int:
+        return self.problem.numConstraints()
+
+
+def build_two_stage(futures: list[PlanInputs], weights: list[float], *, relax: bool = False,
+                    cvar_weight: float = 0.0, cvar_alpha: float = 0.9) -> TwoStageModel:
+    """One set of purchases and reservations for all `futures` (each its own demand, prices and
+    availability), recourse (on-demand, spot, APIs, assignments) per future; minimizes
+    (1 - cvar_weight) x E[cost] + cvar_weight x CVaR_alpha[cost] with E over `weights`.
+
+    Every future is built by `build` with the same GPU bounds (the largest over the futures, so
+    no future caps what the shared fleet may hold), its variables and constraints renamed with
+    `f{k}_` and moved into one problem. A first-stage decision missing from some future (its
+    offer not there) is held at 0 in all. docs/stress.md writes it out."""
+    bounds = [_peak_gpus(inputs, _frame(inputs)) for inputs in futures]
+    shared = {g: max(b.get(g, 0.0) for b in bounds) for b in bounds for g in b}
+    built = [build(inputs, relax=relax, gpu_bound=shared) for inputs in futures]
+    scale = max(b.money_scale for b in built)
+    problem = pulp.LpProblem("two_stage", pulp.LpMinimize)
+    costs: list[dict] = []
+    for k, b in enumerate(built):
+        for var in b.problem.variables():
+            var.name = f"f{k}_{var.name}"
+        for name, con in list(b.problem._constraints.items()):  # PuLP 3: no public dict
+            problem.addConstraint(con, f"f{k}_{name}")
+        costs.append({v: c * b.money_scale / scale for v, c in b.problem.objective.items()})
+    model = TwoStageModel(problem, built, list(weights), scale)
+    keys: dict[tuple[str, str, int], list] = defaultdict(list)
+    for b in built:
+        for (offer, m), var in b.buy.items():
+            keys[("purchase", offer, m)].append(var)
+        for (offer, m), var in b.reserve.items():
+            keys[("reserved", offer, m)].append(var)
+    for (kind, offer, m), owned in sorted(keys.items()):
+        first = built[0].inputs
+        integer = kind == "purchase" and not relax
+        shared_var = problem.add_variable(
+            _name("x", kind, offer, first.month_label(m)), 0,
+            0 if len(owned) < len(built) else None,
+            pulp.LpInteger if integer else pulp.LpContinuous)
+        model.first_stage[(kind, offer, m)] = shared_var
+        for i, var in enumerate(owned):
+            problem.addConstraint(pulp.LpConstraint(
+                _expr({var: 1, shared_var: -1}), pulp.LpConstraintEQ,
+                _name("link", i, kind, offer, first.month_label(m)), 0))
+    objective: dict = defaultdict(float)
+    for w, cost in zip(weights, costs, strict=True):
+        for var, c in cost.items():
+            objective[var] += (1 - cvar_weight) * w * c
+    if cvar_weight > 0:
+        # Rockafellar-Uryasev: CVaR = min eta + E[(cost - eta)+] / (1 - alpha).
+        eta = problem.add_variable("cvar_eta", None, None)
+        objective[eta] += cvar_weight
+        for k, (w, cost) in enumerate(zip(weights, costs, strict=True)):
+            excess = problem.add_variable(f"cvar_excess_{k}", 0)
+            objective[excess] += cvar_weight * w / (1 - cvar_alpha)
+            terms = {var: -c for var, c in cost.items()}
+            terms[excess] = terms.get(excess, 0.0) + 1.0
+            terms[eta] = 1.0
+            problem.addConstraint(pulp.LpConstraint(_expr(terms), pulp.LpConstraintGE,
+                                                    f"cvar_{k}", 0))
+    problem.setObjective(_expr(objective))
+    return model

@@ -540,12 +540,7 @@ def stress(scenario: Path | str, *, catalog_dir: Path | str | None = None,
                                                  sets=(*f.sets, *sets), variant=f.variant))
                        for f in chosen]
         base_frame = pd.DataFrame(list(base_fixed), columns=COMMITMENT_COLUMNS)
-        from planner import model as lp
-
         try:
-            if not hasattr(lp, "build_two_stage"):
-                raise SolverError("the two-stage builder (planner.model.build_two_stage) is "
-                                  "not in this build")
             hedged = hedge_inputs(inputs_list, [f.weight for f in chosen],
                                   base_commitments=base_frame, relax=options.relax,
                                   solver=options.solver, time_limit=options.hedge_time_limit,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from planner import model as _model
 from planner.inputs import PlanInputs
 from planner.schemas.scenario import Distribution
 from planner.stress import (
@@ -19,9 +18,6 @@ from planner.stress import (
 )
 
 ROOT_CATALOG = __import__("pathlib").Path(__file__).resolve().parent.parent / "catalogs"
-# The two-stage builder lands in planner/model.py after the bench refactor (docs/stress.md).
-needs_two_stage = pytest.mark.skipif(not hasattr(_model, "build_two_stage"),
-                                     reason="planner.model.build_two_stage not merged yet")
 
 
 def one_month(gpus_needed: float, *, reserved_per_month: float, on_demand_per_hour: float
@@ -55,7 +51,6 @@ def one_month(gpus_needed: float, *, reserved_per_month: float, on_demand_per_ho
                           ).set_index("gpu"))
 
 
-@needs_two_stage
 @pytest.mark.parametrize(("reserved", "hedged_gpus", "expected"), [
     # Futures: 1 or 3 GPUs needed, 1/2 each; on-demand 1/h = 730 a GPU-month.
     # E[cost](x) = R x + 730 x (max(1 - x, 0) + max(3 - x, 0)) / 2: the slope is R - 730 below 1
@@ -80,7 +75,6 @@ def test_two_future_hedge_is_the_newsvendor_quantile(reserved, hedged_gpus, expe
     assert not out["kept_base"]
 
 
-@needs_two_stage
 def test_cvar_weight_hedges_toward_the_bad_future():
     # R = 500 and full CVaR at alpha 0.5: only the worse future (3 GPUs) counts, so reserve 3:
     # cost 1,500 in both futures (R x 3), CVaR 1,500 (expectation alone would reserve 1).
@@ -167,7 +161,6 @@ def test_same_seed_same_futures(small):
     assert all(f.sets[0].startswith("demand_multiplier=") for f in a)
 
 
-@needs_two_stage
 def test_cli_stress_is_deterministic_and_hedged_is_no_worse(run_cli, small, tmp_path):
     first = run_cli("stress", small, "--seed", "3", "--workers", "1", "--relax", "--json")
     assert first.code == 0, first.err
