@@ -57,8 +57,22 @@ def _expr(terms: dict) -> pulp.LpAffineExpression:
     return pulp.LpAffineExpression([(v, c) for v, c in terms.items() if c != 0])
 
 
+class _SizedProblem:
+    """Counts reported by the plan and the bench, for any model holding a `problem`."""
+
+    problem: pulp.LpProblem
+
+    @property
+    def variables(self) -> int:
+        return self.problem.numVariables()
+
+    @property
+    def constraints(self) -> int:
+        return self.problem.numConstraints()
+
+
 @dataclass
-class PlanModel:
+class PlanModel(_SizedProblem):
     """The built problem plus the variable maps needed to read the solution back."""
 
     problem: pulp.LpProblem
@@ -79,14 +93,6 @@ class PlanModel:
     # Derived coefficients kept for results and for fixing commitments.
     serve_period: dict[tuple[str, int], int | None] = field(default_factory=dict)
     active_periods: dict[tuple[str, int], list[int]] = field(default_factory=dict)
-
-    @property
-    def variables(self) -> int:
-        return self.problem.numVariables()
-
-    @property
-    def constraints(self) -> int:
-        return self.problem.numConstraints()
 
 
 @dataclass(frozen=True)
@@ -683,7 +689,7 @@ __all__ = ["FLEET", "SPOT", "PlanModel", "build", "decision_values", "fix_commit
 
 
 @dataclass
-class TwoStageModel:
+class TwoStageModel(_SizedProblem):
     """A two-stage stochastic program: one PlanModel per future (its variables renamed
     `f{k}_...`), their first-stage decisions tied to shared ones, and the weighted objective."""
 
@@ -692,14 +698,6 @@ class TwoStageModel:
     weights: list[float]
     money_scale: float
     first_stage: dict[tuple[str, str, int], pulp.LpVariable] = field(default_factory=dict)
-
-    @property
-    def variables(self) -> int:
-        return self.problem.numVariables()
-
-    @property
-    def constraints(self) -> int:
-        return self.problem.numConstraints()
 
 
 def build_two_stage(futures: list[PlanInputs], weights: list[float], *, relax: bool = False,
