@@ -9,7 +9,8 @@ Variables (all >= 0):
   buy[offer, month]            servers bought at the start of a period
   reserve[offer, month]        GPUs reserved from the start of a period for the offer's term
   rent[gpu, channel, p, s]     on-demand / spot GPUs held during slice s of period p
-  (servers are whole; rented and reserved GPUs are none or at least one, fluid above that)
+  serves[gpu, pool, p]         1 if a pool of a GPU type serves in period p: it then holds at
+                               least one whole GPU in every slice (fluid above one)
   assign[w, gpu, pool, p, s]   GPUs of a pool ('fleet' = owned + reserved + on-demand, 'spot')
                                serving workload w in slice s of period p
   api[w, api, p, s]            Mtok per hour sent to an API
@@ -169,6 +170,7 @@ def build(inputs: PlanInputs, *, relax: bool = False, fixed_commitments: pd.Data
     add_apis(model, frame, objective)
     add_demand(model, frame, objective, unmet_penalty)
     add_gpu_capacity(model, frame, owned, reserved)
+    add_whole_gpus(model, frame, owned, reserved)
     add_api_rate_limits(model, frame)
     add_capex_budget(model, frame)
     add_power_cap(model, frame, owned)
@@ -203,34 +205,41 @@ def _committed_gpus(inputs: PlanInputs, commitments: pd.DataFrame) -> dict[str, 
     return total
 
 
-def _peak_gpus(inputs: PlanInputs, frame: _Frame) -> dict[str, float]:
-    """Most GPUs of each type that can ever be useful: the peak of all demand served on it.
-    Bounds purchases (owning more only adds cost) and links them to the site binary."""
-    cap = inputs.capacity
-    rate = {(w, g): r for w, g, r in zip(cap["workload"], cap["gpu"], cap["mtok_per_gpu_hour"],
-                                         strict=True)}
-    deferrable = inputs.workloads["deferrable"].to_dict()
+def _peak_rates(inputs: PlanInputs, frame: _Frame) -> dict[tuple[str, int, str], float]:
+    """Most Mtok per hour workload w can ask of slice s in period p: its demand rate, or for a
+    deferrable workload its whole period's tokens served in that slice alone."""
     period_of = frame.period_of
     need: dict = defaultdict(float)  # (w, p, s) -> Mtok
     for w, m, s, mtok in inputs.demand.itertuples(index=False):
         need[(w, period_of[int(m)], s)] += mtok
-    smallest = min(frame.fraction.values())
+    deferrable = inputs.workloads["deferrable"].to_dict()
+    peak: dict[tuple[str, int, str], float] = {}
+    for w in inputs.workloads.index:
+        for p in frame.periods:
+            whole = sum(need[(w, p, t)] for t in frame.slices)
+            for s in frame.slices:
+                peak[(w, p, s)] = (whole if deferrable[w] else need[(w, p, s)]) / \
+                    frame.slice_hours(p, s)
+    return peak
+
+
+def _capacity_rates(inputs: PlanInputs) -> dict[tuple[str, str], float]:
+    """Mtok per GPU-hour of each (workload, gpu) deployment."""
+    cap = inputs.capacity
+    return {(w, g): r for w, g, r in zip(cap["workload"], cap["gpu"], cap["mtok_per_gpu_hour"],
+                                         strict=True)}
+
+
+def _peak_gpus(inputs: PlanInputs, frame: _Frame) -> dict[str, float]:
+    """Most GPUs of each type that can ever be useful: the peak of all demand served on it.
+    Bounds purchases (owning more only adds cost) and links them to the site binary."""
+    rate = _capacity_rates(inputs)
+    peak = _peak_rates(inputs, frame)
     bound: dict[str, float] = {}
     for g in inputs.gpus.index:
-        best = 0.0
-        for p in frame.periods:
-            for s in frame.slices:
-                total = 0.0
-                for w in inputs.workloads.index:
-                    r = rate.get((w, g))
-                    if not r:
-                        continue
-                    if deferrable[w]:
-                        whole = sum(need[(w, p, t)] for t in frame.slices)
-                        total += whole / (smallest * HOURS_PER_MONTH * frame.length[p]) / r
-                    else:
-                        total += need[(w, p, s)] / frame.slice_hours(p, s) / r
-                best = max(best, total)
+        served = [w for w in inputs.workloads.index if rate.get((w, g))]
+        best = max((sum(peak[(w, p, s)] / rate[(w, g)] for w in served)
+                    for p in frame.periods for s in frame.slices), default=0.0)
         if g in inputs.limits.max_gpus:
             best = min(best, inputs.limits.max_gpus[g])
         bound[g] = best
@@ -284,8 +293,6 @@ def add_fleet(model: PlanModel, frame: _Frame, objective: dict
             continue
         var = model.problem.add_variable(_name("reserve", row.offer, inputs.month_label(m0)), 0)
         model.reserve[(row.offer, m0)] = var
-        _at_least_one(model, var, bound[row.gpu], _name("reserve", row.offer,
-                                                         inputs.month_label(m0)))
         objective[var] += cost
         for p in active:
             reserved[(row.gpu, p)][var] = 1.0
@@ -311,20 +318,6 @@ def _undominated_contracts(contracts: list) -> set[tuple[str, int]]:
                 kept.append(active)
                 keep.add((offer, m0))
     return keep
-
-
-def _at_least_one(model: PlanModel, var: pulp.LpVariable, most: float, name: str) -> None:
-    """Rented or reserved GPUs come whole: none, or at least one. Above one GPU the count is
-    fluid (an extra GPU held for part of a slice's hours), which keeps the MIP easy: the solver
-    only branches where the relaxation holds less than one GPU. Skipped when relaxed."""
-    if model.relax:
-        return
-    used = model.problem.add_variable(f"use_{name}", 0, 1, pulp.LpBinary)
-    most = max(float(math.ceil(most + 1e-9)), 1.0)
-    model.problem.addConstraint(pulp.LpConstraint(
-        _expr({var: 1, used: -1}), pulp.LpConstraintGE, f"min_one_{name}", 0))
-    model.problem.addConstraint(pulp.LpConstraint(
-        _expr({var: 1, used: -most}), pulp.LpConstraintLE, f"max_{name}", 0))
 
 
 def add_site(model: PlanModel, frame: _Frame, objective: dict) -> None:
@@ -375,7 +368,6 @@ def add_rentals(model: PlanModel, frame: _Frame, objective: dict) -> None:
         candidate = (float(row.price_per_gpu_hour), row.offer, float(row.availability))
         if key not in best or candidate[:2] < best[key][:2]:
             best[key] = candidate
-    bound = model.gpu_bound
     for (g, channel, p), (_, offer, availability) in sorted(best.items()):
         model.rent_offer[(g, channel, p)] = (offer, availability)
         pv_hour = sum(prices[(offer, m)] * disc[m] for m in frame.months(p)) * HOURS_PER_MONTH
@@ -383,7 +375,6 @@ def add_rentals(model: PlanModel, frame: _Frame, objective: dict) -> None:
             name = _name(channel, g, frame.label[p], s)
             var = model.problem.add_variable(name, 0)
             model.rent[(g, channel, p, s)] = var
-            _at_least_one(model, var, bound.get(g, 0.0) / availability, name)
             objective[var] += pv_hour * frame.fraction[s] * availability
 
 
@@ -434,8 +425,7 @@ def add_demand(model: PlanModel, frame: _Frame, objective: dict,
     """Every workload's demand met in every slice (a rate, Mtok per hour), deferrable workloads
     over their whole period (the slices weighted by their hours)."""
     inputs = model.inputs
-    rate = {(w, g): r for w, g, r in zip(inputs.capacity["workload"], inputs.capacity["gpu"],
-                                         inputs.capacity["mtok_per_gpu_hour"], strict=True)}
+    rate = _capacity_rates(inputs)
     period_of = frame.period_of
     need: dict = defaultdict(float)
     for w, m, s, mtok in inputs.demand.itertuples(index=False):
@@ -490,6 +480,41 @@ def add_gpu_capacity(model: PlanModel, frame: _Frame, owned: dict, reserved: dic
             terms[model.rent[(g, "spot", p, s)]] = -availability
         model.problem.addConstraint(pulp.LpConstraint(
             _expr(terms), pulp.LpConstraintLE, _name("capacity", g, pool, label, s), 0))
+
+
+def add_whole_gpus(model: PlanModel, frame: _Frame, owned: dict, reserved: dict) -> None:
+    """Nobody rents 3% of a GPU: a pool of a GPU type (fleet: owned + reserved + on-demand; spot)
+    serving in a period holds at least one whole GPU in every slice of it; above one it is
+    fluid. A binary serves[g, pool, p] gates the pool:
+        assign[w, g, pool, p, s] <= most[w, p, s] x serves   (most: GPUs w's peak rate needs on g)
+        held[g, pool, p, s] >= serves                         (every slice s)
+    Bounding each workload by its own peak (not the fleet's) keeps the relaxation tight: a
+    workload needing 0.05 GPU served on g forces serves = 1 and one held GPU even in the LP, so
+    HiGHS branches little. Skipped when relaxed (docs/plan.md, "Whole GPUs")."""
+    if model.relax:
+        return
+    rate = _capacity_rates(model.inputs)
+    peak = _peak_rates(model.inputs, frame)
+    pools: dict = defaultdict(list)
+    for (w, g, pool, p, s), var in model.assign.items():
+        pools[(g, pool, p)].append((w, s, var))
+    for (g, pool, p), assigned in sorted(pools.items()):
+        name = _name(g, pool, frame.label[p])
+        serves = model.problem.add_variable(f"serves_{name}", 0, 1, pulp.LpBinary)
+        for w, s, var in assigned:
+            model.problem.addConstraint(pulp.LpConstraint(
+                _expr({var: 1, serves: -peak[(w, p, s)] / rate[(w, g)]}), pulp.LpConstraintLE,
+                _name("gate", w, name, s), 0))
+        for s in frame.slices:
+            if pool == FLEET:
+                held = {**owned.get((g, p), {}), **reserved.get((g, p), {})}
+                if (g, "on_demand", p, s) in model.rent:
+                    held[model.rent[(g, "on_demand", p, s)]] = 1.0
+            else:
+                held = {model.rent[(g, "spot", p, s)]: 1.0}
+            held[serves] = -1.0
+            model.problem.addConstraint(pulp.LpConstraint(
+                _expr(held), pulp.LpConstraintGE, f"whole_{name}_{s}", 0))
 
 
 def add_api_rate_limits(model: PlanModel, frame: _Frame) -> None:

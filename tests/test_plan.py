@@ -105,6 +105,17 @@ def test_reserving_beats_on_demand_after_enough_months(months, reserve):
         assert (row["kind"], row["month"], row["gpus"]) == ("reserved", "2026-01", 1.0)
 
 
+@pytest.mark.parametrize(("api_price", "api_share"), [(1.1, 0.0), (0.9, 1.0)])
+def test_a_sliver_of_demand_pays_a_whole_gpu(api_price, api_share):
+    # 73 Mtok a month = 0.1 GPU. On demand at 0.10/h: the relaxation pays 0.1 GPU = 7.30 a month;
+    # a whole GPU costs 73 a month = 1.00 per Mtok, so the API wins at 0.90 and loses at 1.10.
+    inputs = tiny(6, mtok_per_month=73.0, api_price=api_price, on_demand=0.1)
+    result = solve(inputs)
+    assert result.npv == pytest.approx(6 * 73 * min(api_price, 1.0), rel=REL)
+    assert result.mix()["api"] == pytest.approx(api_share)
+    assert solve(inputs, relax=True).npv == pytest.approx(6 * 7.3, rel=REL)
+
+
 @pytest.mark.parametrize(("months", "buy"), [(10, False), (11, True)])
 def test_purchase_pays_off_only_with_a_long_enough_horizon(months, buy):
     # Own: site setup 2,000 + price 2,400 less its book value 2400 (1 - H/24) = 100 a month,
