@@ -285,10 +285,10 @@ def build_inputs(loaded: Loaded, channels: Iterable[str] | None = None, *,
                 capacity_rows.append(best)
     capacity = pd.DataFrame(capacity_rows, columns=["workload", "gpu", "model", "precision",
                                                     "tp", "mtok_per_gpu_hour"])
-    useful = _undominated_gpus(loaded, offers, capacity, start)
-    capacity = capacity[capacity["gpu"].isin(useful)].reset_index(drop=True)
-    offers = {oid: o for oid, o in offers.items() if o.gpu in useful}
-
+    # A GPU type no workload can run on is never worth an offer (planner/model.py prunes the
+    # dominated ones among the rest, exactly).
+    deployable = set(capacity["gpu"])
+    offers = {oid: o for oid, o in offers.items() if o.gpu in deployable}
     growth = {"purchase": finance.purchase_price_change_per_year,
               "reserved": finance.rental_price_change_per_year,
               "on_demand": finance.rental_price_change_per_year,
@@ -361,7 +361,7 @@ def build_inputs(loaded: Loaded, channels: Iterable[str] | None = None, *,
         [{"gpu": g, "opex_per_gpu_hour": money(fin.owned_opex_per_gpu_hour(catalog.gpus[g],
                                                                            finance),
                                                finance.currency),
-          "power_kw": catalog.gpus[g].power_kw} for g in sorted(useful)],
+          "power_kw": catalog.gpus[g].power_kw} for g in sorted(deployable)],
         columns=["gpu", "opex_per_gpu_hour", "power_kw"]).set_index("gpu")
 
     lim = scenario.limits
@@ -382,46 +382,6 @@ def build_inputs(loaded: Loaded, channels: Iterable[str] | None = None, *,
     if check:
         check_servable(inputs)
     return inputs
-
-
-def _undominated_gpus(loaded: Loaded, offers: dict, capacity: pd.DataFrame,
-                      start: str) -> set[str]:
-    """GPU types worth modelling: per workload and channel, the cheapest per Mtok (hourly price
-    or, for a purchase, the owned TCO per hour, over Mtok per GPU-hour), and cheaper ones that
-    arrive later in the horizon (available_from). Whole-GPU rounding makes the MIP hard when
-    many near-equal GPU types compete; dropping the dominated ones costs at most the rounding of
-    a GPU per slice (docs/plan.md, "Pruning")."""
-    finance = loaded.finance
-    rate = {(w, g): r for w, g, r in zip(capacity["workload"], capacity["gpu"],
-                                         capacity["mtok_per_gpu_hour"], strict=True)}
-    spot_ok = {w: wl.spot_allowed for w, wl in loaded.scenario.workloads.items()}
-
-    def hourly(o) -> float:
-        """Money per GPU-hour in finance.currency (the ranking needs one currency only)."""
-        if o.channel == "purchase":
-            price = fin.convert(o.price_per_gpu, o.currency, finance.currency, finance)
-            return fin.owned_cost_per_gpu_hour(price, loaded.catalog.gpus[o.gpu].power_kw,
-                                               finance).total
-        return fin.convert(fin.hourly_rental_price(o), o.currency, finance.currency, finance)
-
-    keep: set[str] = set()
-    for w in dict.fromkeys(capacity["workload"]):
-        for channel in ("purchase", "reserved", "on_demand", "spot"):
-            if channel == "spot" and not spot_ok[w]:
-                continue
-            ranked = sorted((hourly(o) / rate[(w, o.gpu)], o.available_from or "", o.gpu)
-                            for o in offers.values()
-                            if o.channel == channel and (w, o.gpu) in rate)
-            for _, available_from, g in ranked:
-                keep.add(g)
-                if available_from <= start:
-                    break
-            # At small volumes one whole GPU is the unit: keep the cheapest GPU-hour as well.
-            smallest = min(((hourly(o), o.gpu) for o in offers.values()
-                            if o.channel == channel and (w, o.gpu) in rate), default=None)
-            if smallest is not None:
-                keep.add(smallest[1])
-    return keep
 
 
 _DEPLOYMENTS: dict[tuple, roofline.Throughput | None] = {}

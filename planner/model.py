@@ -80,7 +80,8 @@ class PlanModel(_SizedProblem):
     inputs: PlanInputs
     relax: bool
     money_scale: float
-    prune: bool = True  # drop dominated reservations (exact: see _undominated_contracts)
+    prune: bool = True  # drop dominated reservations and GPU types (exact: see _prune)
+    dominated_gpus: dict[str, str] = field(default_factory=dict)  # dropped GPU -> a dominator
     gpu_bound: dict[str, float] = field(default_factory=dict)  # most GPUs of a type ever useful
     buy: dict[tuple[str, int], pulp.LpVariable] = field(default_factory=dict)
     reserve: dict[tuple[str, int], pulp.LpVariable] = field(default_factory=dict)
@@ -163,9 +164,12 @@ def build(inputs: PlanInputs, *, relax: bool = False, fixed_commitments: pd.Data
     model = PlanModel(pulp.LpProblem(_name("plan", inputs.name), pulp.LpMinimize), inputs, relax,
                       scale, prune=prune and fixed_commitments is None, gpu_bound=bound)
     objective: dict = defaultdict(float)
-    owned, reserved = add_fleet(model, frame, objective)
+    options = _options(model, frame)
+    if model.prune:
+        options = _prune(model, options)
+    owned, reserved = add_fleet(model, frame, options, objective)
     add_site(model, frame, objective)
-    add_rentals(model, frame, objective)
+    add_rentals(model, frame, options, objective)
     add_assignments(model, frame)
     add_apis(model, frame, objective)
     add_demand(model, frame, objective, unmet_penalty)
@@ -246,37 +250,36 @@ def _peak_gpus(inputs: PlanInputs, frame: _Frame) -> dict[str, float]:
     return bound
 
 
-def add_fleet(model: PlanModel, frame: _Frame, objective: dict
-              ) -> tuple[dict[tuple[str, int], dict], dict[tuple[str, int], dict]]:
-    """Purchases and reserved contracts (the first-stage decisions) and their money.
+@dataclass(frozen=True)
+class _Options:
+    """Every purchase, reservation and rental the plan may use, with its present cost per GPU,
+    known before any variable exists so that dominated ones can be dropped first."""
 
-    A purchase pays its price in its month, serves from the first period starting after its lead
-    time to the horizon end (opex from then), and is credited its straight-line book value at
-    the horizon end. A reservation pays every month of its term, past the horizon too, and
-    serves in every period its term covers whole. Returns owned and reserved GPUs per
-    (gpu, period) as {variable: GPUs per unit}."""
-    inputs, disc = model.inputs, frame.discount
-    owned: dict[tuple[str, int], dict] = defaultdict(dict)
-    reserved: dict[tuple[str, int], dict] = defaultdict(dict)
-    bound = model.gpu_bound
-    category = pulp.LpContinuous if model.relax else pulp.LpInteger
+    purchases: list  # (row, serving period, present cost per GPU)
+    contracts: list  # (row, active periods, present cost per GPU)
+    rentals: dict  # (gpu, channel, period) -> (offer, availability, present cost per GPU-hour)
+
+
+def _options(model: PlanModel, frame: _Frame) -> _Options:
+    """The money of each option. A purchase pays its price in its month, serves from the first
+    period starting after its lead time to the horizon end (opex from then), and is credited
+    its straight-line book value at the horizon end. A reservation pays every month of its
+    term, past the horizon too, and serves in every period its term covers whole. Per (gpu,
+    channel, period) the cheapest rental offer available at the period's start is the only one
+    that can matter (rentals have no capacity limit); spot pays only `availability` of the hours
+    and delivers as much."""
+    inputs, disc, bound = model.inputs, frame.discount, model.gpu_bound
+    purchases = []
     for row in inputs.purchases.itertuples(index=False):
-        unit, m0 = int(row.unit_gpus), int(row.month)
-        servers = math.ceil(bound.get(row.gpu, 0.0) / unit - 1e-9)
+        m0 = int(row.month)
         serve = frame.period_from(m0 + int(row.lead_time_months))
         model.serve_period[(row.offer, m0)] = serve
-        if servers <= 0 or serve is None:
+        if bound.get(row.gpu, 0.0) <= 0 or serve is None:
             continue  # never useful, or bought too late to serve before the horizon ends
-        var = model.problem.add_variable(_name("buy", row.offer, inputs.month_label(m0)), 0,
-                                         servers, category)
-        model.buy[(row.offer, m0)] = var
         opex_pv = float(inputs.gpus.loc[row.gpu, "opex_per_gpu_hour"]) * HOURS_PER_MONTH * sum(
             disc[m] for m in range(frame.first[serve], frame.horizon))
-        objective[var] += unit * (row.price_per_gpu * disc[m0]
-                                  - row.residual_per_gpu * disc[frame.horizon] + opex_pv)
-        for p in frame.periods:
-            if p >= serve:
-                owned[(row.gpu, p)][var] = unit
+        purchases.append((row, serve, row.price_per_gpu * disc[m0]
+                          - row.residual_per_gpu * disc[frame.horizon] + opex_pv))
     contracts = []
     for row in inputs.reserved.itertuples(index=False):
         m0, term = int(row.month), int(row.term_months)
@@ -286,11 +289,111 @@ def add_fleet(model: PlanModel, frame: _Frame, objective: dict
         if active and bound.get(row.gpu, 0.0) > 0:
             cost = row.price_per_gpu_month * sum(disc[m] for m in range(m0, m0 + term))
             contracts.append((row, active, cost))
-    keep = _undominated_contracts(contracts) if model.prune else None
-    for row, active, cost in contracts:
-        m0 = int(row.month)
-        if keep is not None and (row.offer, m0) not in keep:
+    rentals: dict = {}
+    table = inputs.rentals
+    prices = {(o, int(m)): float(pr) for o, m, pr in
+              zip(table["offer"], table["month"], table["price_per_gpu_hour"], strict=True)}
+    best: dict[tuple[str, str, int], tuple[float, str, float]] = {}
+    for row in table[table["month"].isin(set(frame.first.values()))].itertuples(index=False):
+        p = frame.period_of[int(row.month)]
+        if any((row.offer, m) not in prices for m in frame.months(p)):
             continue
+        key = (row.gpu, row.channel, p)
+        candidate = (float(row.price_per_gpu_hour), row.offer, float(row.availability))
+        if key not in best or candidate[:2] < best[key][:2]:
+            best[key] = candidate
+    for (g, channel, p), (_, offer, availability) in sorted(best.items()):
+        pv_hour = sum(prices[(offer, m)] * disc[m] for m in frame.months(p)) * HOURS_PER_MONTH
+        rentals[(g, channel, p)] = (offer, availability, pv_hour)
+    return _Options(purchases, contracts, rentals)
+
+
+def _prune(model: PlanModel, options: _Options) -> _Options:
+    """Drop dominated reservations and GPU types (both exact: the optimum cannot change).
+    A dominated GPU's bound moves to its dominator, which may have to hold its GPUs too."""
+    keep = _undominated_contracts(options.contracts)
+    contracts = [c for c in options.contracts if (c[0].offer, int(c[0].month)) in keep]
+    options = _Options(options.purchases, contracts, options.rentals)
+    dominated = _dominated_gpus(model.inputs, options)
+    for gpu, by in dominated.items():
+        while by in dominated:
+            by = dominated[by]
+        model.gpu_bound[by] = model.gpu_bound.get(by, 0.0) + model.gpu_bound.get(gpu, 0.0)
+        dominated[gpu] = by
+    model.dominated_gpus = dominated
+    return _Options([c for c in options.purchases if c[0].gpu not in dominated],
+                    [c for c in options.contracts if c[0].gpu not in dominated],
+                    {k: v for k, v in options.rentals.items() if k[0] not in dominated})
+
+
+def _dominated_gpus(inputs: PlanInputs, options: _Options) -> dict[str, str]:
+    """GPU types another type beats in every respect: {dominated: dominator}.
+
+    GPU a dominates b when a is not capped by max_gpus, draws no more power, serves every
+    workload b serves at least as fast, and matches each of b's options: a rental in the same
+    channel and period costing no more per GPU-hour with no lower availability; a purchase in
+    the same month, of the same server size, serving from the same period, costing no more
+    (present cost and capex); a reservation covering every period b's covers for no more.
+    Replacing each GPU of b by one of a then keeps every constraint (the same GPU counts per
+    channel, fewer GPU-hours per token, whole-GPU pools merged) and costs no more, so dropping
+    b never changes the optimum. Of two equivalent types the first by id is kept."""
+    served: dict[str, dict[str, float]] = defaultdict(dict)
+    for (w, g), r in _capacity_rates(inputs).items():
+        served[g][w] = r
+    buys: dict[str, list] = defaultdict(list)
+    for row, serve, cost in options.purchases:
+        buys[row.gpu].append((int(row.month), int(row.unit_gpus), serve, cost,
+                              float(row.price_per_gpu)))
+    contracts: dict[str, list] = defaultdict(list)
+    for row, active, cost in options.contracts:
+        contracts[row.gpu].append((frozenset(active), cost))
+    rents: dict[str, dict] = defaultdict(dict)
+    for (g, channel, p), (_, availability, pv_hour) in options.rentals.items():
+        rents[g][(channel, p)] = (availability, pv_hour * availability)
+    power = inputs.gpus["power_kw"].to_dict()
+    capped = inputs.limits.max_gpus
+
+    def dominates(a: str, b: str) -> bool:
+        return (a not in capped and power[a] <= power[b]
+                and all(served[a].get(w, 0.0) >= r for w, r in served[b].items())
+                and all(key in rents[a] and rents[a][key][0] >= avail and rents[a][key][1] <= cost
+                        for key, (avail, cost) in rents[b].items())
+                and all(any(m2 == m and u2 == u and s2 == s and c2 <= c and pr2 <= pr
+                            for m2, u2, s2, c2, pr2 in buys[a]) for m, u, s, c, pr in buys[b])
+                and all(any(act <= act2 and c2 <= c for act2, c2 in contracts[a])
+                        for act, c in contracts[b]))
+
+    gpus = sorted(served)
+    dominated: dict[str, str] = {}
+    for b in gpus:
+        for a in gpus:
+            if a != b and dominates(a, b) and (a < b or not dominates(b, a)):
+                dominated[b] = a
+                break
+    return dominated
+
+
+def add_fleet(model: PlanModel, frame: _Frame, options: _Options, objective: dict
+              ) -> tuple[dict[tuple[str, int], dict], dict[tuple[str, int], dict]]:
+    """Purchases (whole servers, at most the GPU bound) and reserved contracts: the first-stage
+    decisions, paid as `_options` says. Returns owned and reserved GPUs per (gpu, period) as
+    {variable: GPUs per unit}."""
+    inputs = model.inputs
+    owned: dict[tuple[str, int], dict] = defaultdict(dict)
+    reserved: dict[tuple[str, int], dict] = defaultdict(dict)
+    category = pulp.LpContinuous if model.relax else pulp.LpInteger
+    for row, serve, cost in options.purchases:
+        unit, m0 = int(row.unit_gpus), int(row.month)
+        servers = math.ceil(model.gpu_bound[row.gpu] / unit - 1e-9)
+        var = model.problem.add_variable(_name("buy", row.offer, inputs.month_label(m0)), 0,
+                                         servers, category)
+        model.buy[(row.offer, m0)] = var
+        objective[var] += unit * cost
+        for p in frame.periods:
+            if p >= serve:
+                owned[(row.gpu, p)][var] = unit
+    for row, active, cost in options.contracts:
+        m0 = int(row.month)
         var = model.problem.add_variable(_name("reserve", row.offer, inputs.month_label(m0)), 0)
         model.reserve[(row.offer, m0)] = var
         objective[var] += cost
@@ -348,32 +451,13 @@ def add_site(model: PlanModel, frame: _Frame, objective: dict) -> None:
             _name("site_needed", offer, inputs.month_label(m0)), 0))
 
 
-def add_rentals(model: PlanModel, frame: _Frame, objective: dict) -> None:
-    """On-demand and spot GPUs per slice, paid per hour held; spot only `availability` of the
-    hours is there and paid. Per (gpu, channel, period) the cheapest offer available at the
-    period's start is the only one that can matter (rentals have no capacity limit)."""
-    inputs, disc = model.inputs, frame.discount
-    rentals = inputs.rentals
-    if not len(rentals):
-        return
-    prices = {(o, int(m)): float(pr) for o, m, pr in
-              zip(rentals["offer"], rentals["month"], rentals["price_per_gpu_hour"], strict=True)}
-    starts = rentals[rentals["month"].isin(set(frame.first.values()))]
-    best: dict[tuple[str, str, int], tuple[float, str, float]] = {}
-    for row in starts.itertuples(index=False):
-        p = frame.period_of[int(row.month)]
-        if any((row.offer, m) not in prices for m in frame.months(p)):
-            continue
-        key = (row.gpu, row.channel, p)
-        candidate = (float(row.price_per_gpu_hour), row.offer, float(row.availability))
-        if key not in best or candidate[:2] < best[key][:2]:
-            best[key] = candidate
-    for (g, channel, p), (_, offer, availability) in sorted(best.items()):
+def add_rentals(model: PlanModel, frame: _Frame, options: _Options, objective: dict) -> None:
+    """On-demand and spot GPUs held per slice, paid per hour held (spot: `availability` of
+    the hours are there and paid)."""
+    for (g, channel, p), (offer, availability, pv_hour) in options.rentals.items():
         model.rent_offer[(g, channel, p)] = (offer, availability)
-        pv_hour = sum(prices[(offer, m)] * disc[m] for m in frame.months(p)) * HOURS_PER_MONTH
         for s in frame.slices:
-            name = _name(channel, g, frame.label[p], s)
-            var = model.problem.add_variable(name, 0)
+            var = model.problem.add_variable(_name(channel, g, frame.label[p], s), 0)
             model.rent[(g, channel, p, s)] = var
             objective[var] += pv_hour * frame.fraction[s] * availability
 

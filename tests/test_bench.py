@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+from pathlib import Path
+
 import pytest
+import yaml
 
 from planner import model as lp
 from planner.bench import SIZES, write_scenario
@@ -34,20 +38,49 @@ def test_bench_scenarios_are_reproducible(tmp_path):
     assert set(SIZES) == {"small", "medium", "large"}
 
 
-def _optimum(inputs, *, prune: bool, relax: bool) -> tuple[float, int]:
+def _optimum(inputs, *, prune: bool, relax: bool) -> tuple[float, lp.PlanModel]:
     built = lp.build(inputs, relax=relax, prune=prune)
     info = solve(built.problem, mip_gap=1e-9)
     assert info.is_ok
-    return lp.objective_value(built), built.variables
+    return lp.objective_value(built), built
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_pruning_never_changes_the_optimum(tmp_path, seed):
-    # Random small scenarios (3 workloads, 4 GPUs, 36 months, 1- and 3-year reservations):
-    # dropping dominated reservations gives the same optimum as keeping every one.
-    inputs = build_inputs(load(write_scenario("small", tmp_path, seed=seed)))
-    pruned, n_pruned = _optimum(inputs, prune=True, relax=True)
-    full, n_full = _optimum(inputs, prune=False, relax=True)
+def _with_dominated_copy(folder: Path, seed: int) -> Path:
+    """A small bench scenario plus 'H100-slow': H100's bandwidth and compute x0.8, each of its
+    offers copied at 1.1x the price. H100 beats it in every respect, so pruning must drop it."""
+    path = write_scenario("small", folder, seed=seed)
+    catalog = folder / "catalog"
+    gpus = yaml.safe_load((catalog / "gpus.yaml").read_text())
+    slow = copy.deepcopy(gpus["H100-SXM"])
+    slow.pop("measured", None)
+    slow["memory_bandwidth_tb_per_s"] *= 0.8
+    slow["dense_tflops"] = {p: v * 0.8 for p, v in slow["dense_tflops"].items()}
+    gpus["H100-slow"] = slow
+    offers = yaml.safe_load((catalog / "offers.yaml").read_text())
+    for oid, offer in list(offers.items()):
+        if offer["gpu"] == "H100-SXM":
+            copied = {**offer, "gpu": "H100-slow"}
+            for price in ("price_per_gpu", "price_per_gpu_month", "price_per_gpu_hour"):
+                if price in copied:
+                    copied[price] = round(copied[price] * 1.1, 3)
+            offers[f"{oid}-slow"] = copied
+    (catalog / "gpus.yaml").write_text(yaml.safe_dump(gpus))
+    (catalog / "offers.yaml").write_text(yaml.safe_dump(offers))
+    return path
+
+
+@pytest.mark.parametrize(("seed", "relax", "months"),
+                         [(0, True, 36), (1, True, 36), (2, True, 36), (3, True, 36),
+                          (4, False, 12), (5, False, 12)])
+def test_pruning_never_changes_the_optimum(tmp_path, seed, relax, months):
+    # Random small scenarios (3 workloads, 5 GPUs, 1- and 3-year reservations) with a GPU type
+    # dominated in every respect: dropping dominated GPU types and reservations gives the same
+    # optimum as keeping every one, relaxed and with whole servers and GPUs (shorter horizon).
+    inputs = build_inputs(load(_with_dominated_copy(tmp_path, seed), sets=[f"months={months}"]))
+    pruned, pruned_model = _optimum(inputs, prune=True, relax=relax)
+    full, full_model = _optimum(inputs, prune=False, relax=relax)
     assert pruned == pytest.approx(full, rel=1e-7)
+    assert pruned_model.dominated_gpus == {"H100-slow": "H100-SXM"}
+    assert full_model.dominated_gpus == {}
     # Late 3-year contracts pay past the horizon for the periods a 1-year one covers: pruned.
-    assert n_pruned < n_full
+    assert pruned_model.variables < full_model.variables
