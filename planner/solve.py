@@ -81,7 +81,18 @@ class _InterruptibleHiGHS(pulp.HiGHS):
     solve ends; highspy's own solve() runs it in a worker thread, so the main thread takes the
     interrupt at once and cancels the solve. Then KeyboardInterrupt goes on (exit 130)."""
 
-    def buildSolverModel(self, lp: pulp.LpProblem) -> None:
+    def actualSolve(self, lp: pulp.LpProblem) -> int:
+        """PuLP's HiGHS path with the variable list built once: `lp.variables()` walks every
+        constraint and sorts by name on each call, and PuLP calls it three times."""
+        variables = lp.variables()
+        self.createAndConfigureSolver(lp)
+        self._load(lp, variables)
+        self.callSolver(lp)
+        status, solution_status = self._read_back(lp, variables)
+        lp.assignStatus(status, solution_status)
+        return status
+
+    def _load(self, lp: pulp.LpProblem, variables: list[pulp.LpVariable]) -> None:
         """The whole problem in two bulk calls (columns, then rows as CSR arrays) instead of
         PuLP's one addCol/addRow per variable and constraint (docs/bench.md)."""
         import highspy
@@ -89,7 +100,6 @@ class _InterruptibleHiGHS(pulp.HiGHS):
 
         inf = highspy.kHighsInf
         sense = -1 if lp.sense == pulp.LpMaximize else 1
-        variables = lp.variables()
         for i, var in enumerate(variables):
             var.index = i
         objective = lp.objective
@@ -110,8 +120,7 @@ class _InterruptibleHiGHS(pulp.HiGHS):
                     np.full(len(integers), highspy.HighsVarType.kInteger))
         constraints = list(lp._constraints.values())
         starts, index, value, row_lower, row_upper = [], [], [], [], []
-        for i, con in enumerate(constraints):
-            con.index = i
+        for con in constraints:
             starts.append(len(index))
             for var, coef in con.items():
                 if coef != 0:
@@ -125,6 +134,31 @@ class _InterruptibleHiGHS(pulp.HiGHS):
                           np.array(row_upper, dtype=np.float64), len(index),
                           np.array(starts, dtype=np.int32), np.array(index, dtype=np.int32),
                           np.array(value, dtype=np.float64))
+
+    @staticmethod
+    def _read_back(lp: pulp.LpProblem, variables: list[pulp.LpVariable]) -> tuple[int, int]:
+        """Variable values and PuLP's (status, solution status). Duals and slacks are not read:
+        nothing in planner uses them."""
+        import highspy
+
+        model_status = lp.solverModel.getModelStatus()
+        codes = highspy.HighsModelStatus
+        if model_status == codes.kOptimal:
+            found = (pulp.LpStatusOptimal, pulp.LpSolutionOptimal)
+        elif model_status in (codes.kInfeasible, codes.kUnboundedOrInfeasible):
+            found = (pulp.LpStatusInfeasible, pulp.LpSolutionInfeasible)
+        elif model_status == codes.kUnbounded:
+            found = (pulp.LpStatusUnbounded, pulp.LpSolutionUnbounded)
+        elif model_status in (codes.kTimeLimit, codes.kIterationLimit, codes.kInterrupt,
+                              codes.kObjectiveBound, codes.kObjectiveTarget) and \
+                lp.solverModel.getObjectiveValue() != float("inf"):
+            found = (pulp.LpStatusOptimal, pulp.LpSolutionIntegerFeasible)
+        else:
+            found = (pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound)
+        values = lp.solverModel.getSolution().col_value
+        for var, value in zip(variables, values, strict=False):
+            var.varValue = value
+        return found
 
     def callSolver(self, lp: pulp.LpProblem) -> None:
         import highspy
