@@ -572,9 +572,12 @@ def add_whole_gpus(model: PlanModel, frame: _Frame, owned: dict, reserved: dict)
     fluid. A binary serves[g, pool, p] gates the pool:
         assign[w, g, pool, p, s] <= most[w, p, s] x serves   (most: GPUs w's peak rate needs on g)
         held[g, pool, p, s] >= serves                         (every slice s)
-    Bounding each workload by its own peak (not the fleet's) keeps the relaxation tight: a
-    workload needing 0.05 GPU served on g forces serves = 1 and one held GPU even in the LP, so
-    HiGHS branches little. Skipped when relaxed (docs/plan.md, "Whole GPUs")."""
+    Bounding a workload needing less than one GPU by its own peak (not the fleet's) keeps the
+    relaxation tight: a workload needing 0.05 GPU served on g forces serves = 1 and one held GPU
+    even in the LP, so HiGHS branches little. Workloads needing a GPU or more share one row
+    per slice (the sum of their peaks): for them the capacity rows are as tight, and one row
+    instead of one per workload keeps the model small. Skipped when relaxed (docs/plan.md,
+    "Whole GPUs")."""
     if model.relax:
         return
     rate = _capacity_rates(model.inputs)
@@ -585,10 +588,21 @@ def add_whole_gpus(model: PlanModel, frame: _Frame, owned: dict, reserved: dict)
     for (g, pool, p), assigned in sorted(pools.items()):
         name = _name(g, pool, frame.label[p])
         serves = model.problem.add_variable(f"serves_{name}", 0, 1, pulp.LpBinary)
+        large: dict = defaultdict(dict)  # slice -> {assign: 1} of workloads needing >= 1 GPU
+        most_large: dict = defaultdict(float)
         for w, s, var in assigned:
+            most = peak[(w, p, s)] / rate[(w, g)]
+            if most >= 1:
+                large[s][var] = 1.0
+                most_large[s] += most
+            else:
+                model.problem.addConstraint(pulp.LpConstraint(
+                    _expr({var: 1, serves: -most}), pulp.LpConstraintLE,
+                    _name("gate", w, name, s), 0))
+        for s, terms in large.items():
+            terms[serves] = -most_large[s]
             model.problem.addConstraint(pulp.LpConstraint(
-                _expr({var: 1, serves: -peak[(w, p, s)] / rate[(w, g)]}), pulp.LpConstraintLE,
-                _name("gate", w, name, s), 0))
+                _expr(terms), pulp.LpConstraintLE, f"gate_{name}_{s}", 0))
         for s in frame.slices:
             if pool == FLEET:
                 held = {**owned.get((g, p), {}), **reserved.get((g, p), {})}
