@@ -835,7 +835,8 @@ def build_two_stage(futures: list[PlanInputs], weights: list[float], *, relax: b
     offer not there) is held at 0 in all. docs/stress.md writes it out."""
     bounds = [_peak_gpus(inputs, _frame(inputs)) for inputs in futures]
     shared = {g: max(b.get(g, 0.0) for b in bounds) for b in bounds for g in b}
-    built = [build(inputs, relax=relax, gpu_bound=shared) for inputs in futures]
+    # No pruning: what is dominated in one future may be the best commitment in another.
+    built = [build(inputs, relax=relax, gpu_bound=shared, prune=False) for inputs in futures]
     scale = max(b.money_scale for b in built)
     problem = pulp.LpProblem("two_stage", pulp.LpMinimize)
     costs: list[dict] = []
