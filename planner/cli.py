@@ -311,7 +311,7 @@ def cmd_stress(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
         time_limit=args.time_limit, relax=args.relax, regret=not args.no_regret,
         hedge=not args.no_hedge, hedge_over=args.hedge_over,
         hedge_time_limit=args.hedge_time_limit, cvar_weight=args.cvar_weight,
-        cvar_alpha=args.cvar_alpha)
+        cvar_alpha=args.cvar_alpha, currency=args.currency)
     result = stress.stress(args.scenario, catalog_dir=args.catalog, sets=args.sets,
                            options=options)
     text = stress.render(result)

@@ -75,6 +75,7 @@ class StressOptions:
     cvar_weight: float | None = None
     cvar_alpha: float | None = None
     progress: bool | None = None  # None: when stderr is a terminal
+    currency: str | None = None  # --currency: only the scenario's own is supported yet
 
 
 @dataclass(frozen=True)
@@ -461,6 +462,12 @@ def stress(scenario: Path | str, *, catalog_dir: Path | str | None = None,
     sets = tuple(sets)
     began = time.perf_counter()
     loaded = loading.load(scenario, catalog_dir=catalog_dir, sets=sets)
+    if options.currency is not None:
+        from planner.economics import reporting_currency
+
+        if reporting_currency(loaded, options.currency) != loaded.currency:
+            raise InputError(f"--currency {options.currency}: stress reports in the scenario's "
+                             f"currency only; allowed: {loaded.currency} (or leave it out)")
     settings = settings_of(loaded)
     samples = settings.samples if options.samples is None else options.samples
     if samples < 0:

@@ -212,3 +212,12 @@ def test_bad_distribution_is_bad_input(run_cli, small):
                   "median: 1.0}")
     assert out.code == 2
     assert "stress.demand_multiplier" in out.err and "sigma" in out.err
+
+
+def test_cli_stress_refuses_another_currency_instead_of_ignoring_it(run_cli, small):
+    # The scenario is in CNY; USD has an FX rate, but stress does not restate its tables yet.
+    out = run_cli("stress", small, "--samples", "0", "--relax", "--currency", "USD")
+    assert out.code == 2
+    assert "--currency USD" in out.err and "allowed: CNY" in out.err
+    assert run_cli("stress", small, "--samples", "0", "--relax", "--no-regret",
+                   "--currency", "cny").code == 0
