@@ -166,10 +166,10 @@ def _max_rss_mb() -> float:
     return peak / (1024 * 1024 if sys.platform == "darwin" else 1024)
 
 
-def highs_only_seconds(model: lp.PlanModel, folder: Path, mip_gap: float = DEFAULT_MIP_GAP
-                       ) -> tuple[float, float | None]:
+def highs_only_seconds(model: lp.PlanModel, folder: Path, mip_gap: float = DEFAULT_MIP_GAP,
+                       time_limit: float | None = None) -> tuple[float, float | None]:
     """The same problem written to MPS and solved by HiGHS directly (read + run), the limit
-    Python overhead is measured against. Returns (seconds, objective)."""
+    Python overhead is measured against. Returns (seconds, objective; None without one)."""
     import highspy
 
     path = folder / "bench.mps"
@@ -179,16 +179,21 @@ def highs_only_seconds(model: lp.PlanModel, folder: Path, mip_gap: float = DEFAU
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("mip_rel_gap", mip_gap)
     highs.setOptionValue("random_seed", 0)
+    if time_limit is not None:
+        highs.setOptionValue("time_limit", float(time_limit))
     highs.readModel(str(path))
     highs.run()
     seconds = time.perf_counter() - began
     objective = highs.getInfo().objective_function_value
-    return seconds, float(objective) if objective is not None else None
+    found = objective is not None and abs(objective) < float("inf")
+    return seconds, float(objective) if found else None
 
 
 def run_bench(size: str = "small", *, relax: bool = False, seed: int = SEED,
-              highs_only: bool = True) -> dict[str, Any]:
-    """Generate, load, build, solve and read back one bench scenario; the figures as a dict."""
+              highs_only: bool = True, time_limit: float | None = None) -> dict[str, Any]:
+    """Generate, load, build, solve and read back one bench scenario; the figures as a dict.
+    `time_limit` (seconds) bounds each solve, ours and HiGHS alone (integer large runs long);
+    a stop without a plan reports npv None."""
     if size not in SIZES:
         from planner.errors import InputError
 
@@ -202,10 +207,12 @@ def run_bench(size: str = "small", *, relax: bool = False, seed: int = SEED,
         inputs_done = time.perf_counter()
         built = lp.build(inputs, relax=relax)
         built_done = time.perf_counter()
-        info = solve(built.problem)
+        info = solve(built.problem, time_limit=time_limit)
         solved = time.perf_counter()
-        result = compute_result(inputs, lp.decision_values(built), info.as_dict(),
-                                {"scenario": inputs.name})
+        npv = None
+        if info.is_ok:
+            npv = round(float(compute_result(inputs, lp.decision_values(built), info.as_dict(),
+                                             {"scenario": inputs.name}).npv), 2)
         total = time.perf_counter() - began
         figures: dict[str, Any] = {
             "size": size, "seed": seed, **SIZES[size],
@@ -218,10 +225,10 @@ def run_bench(size: str = "small", *, relax: bool = False, seed: int = SEED,
             "results_seconds": round(time.perf_counter() - began - (solved - began), 3),
             "total_seconds": round(total, 3),
             "status": info.status.value, "mip_gap": info.mip_gap,
-            "npv": round(float(result.npv), 2), "currency": inputs.currency,
+            "npv": npv, "currency": inputs.currency,
         }
         if highs_only:
-            seconds, objective = highs_only_seconds(built, folder)
+            seconds, objective = highs_only_seconds(built, folder, time_limit=time_limit)
             figures["highs_only_seconds"] = round(seconds, 3)
             figures["highs_only_npv"] = (round(objective * built.money_scale, 2)
                                          if objective is not None else None)

@@ -31,6 +31,15 @@ def test_small_bench_reports_every_figure(run_cli):
     assert out["highs_only_npv"] == pytest.approx(out["npv"], rel=1e-6)
 
 
+def test_bench_time_limit_stops_the_integer_solve(run_cli):
+    # The integer small bench needs seconds; 0.2 s stops it, with or without a plan.
+    out = run_cli("bench", "--size", "small", "--time-limit", "0.2", "--json").json()
+    assert out["integer"] is True
+    assert out["status"] in ("time_limit", "no_solution")
+    assert (out["npv"] is None) == (out["status"] == "no_solution")
+    assert run_cli("bench", "--size", "small", "--time-limit", "-1").code == 2
+
+
 def test_bench_scenarios_are_reproducible(tmp_path):
     a = write_scenario("small", tmp_path / "a").read_text()
     b = write_scenario("small", tmp_path / "b").read_text()
