@@ -102,8 +102,9 @@ class PlanInputs:
     def period_of_month(self) -> dict[int, int]:
         """Month offset -> period, for the months of the horizon."""
         out = {}
-        for period, row in self.periods.iterrows():
-            for m in range(int(row["first"]), int(row["first"]) + int(row["months"])):
+        for period, first, months in zip(self.periods.index, self.periods["first"],
+                                         self.periods["months"], strict=True):
+            for m in range(int(first), int(first) + int(months)):
                 out[m] = int(period)
         return out
 

@@ -128,18 +128,18 @@ class _Frame:
 
 def _frame(inputs: PlanInputs) -> _Frame:
     periods = [int(p) for p in inputs.periods.index]
+    first = {int(p): int(m) for p, m in inputs.periods["first"].items()}
     longest = int(inputs.reserved["term_months"].max()) if len(inputs.reserved) else 0
     return _Frame(
         periods=periods,
-        first={p: int(inputs.periods.loc[p, "first"]) for p in periods},
-        length={p: int(inputs.periods.loc[p, "months"]) for p in periods},
+        first=first,
+        length={int(p): int(n) for p, n in inputs.periods["months"].items()},
         slices=list(inputs.slices.index),
-        fraction={s: float(inputs.slices.loc[s, "hours_per_day"]) / 24
-                  for s in inputs.slices.index},
+        fraction={s: float(h) / 24 for s, h in inputs.slices["hours_per_day"].items()},
         horizon=inputs.months,
         discount=[inputs.discount(m) for m in range(inputs.months + longest + 1)],
         period_of=inputs.period_of_month(),
-        label={p: inputs.month_label(int(inputs.periods.loc[p, "first"])) for p in periods})
+        label={p: inputs.month_label(first[p]) for p in periods})
 
 
 # --------------------------------------------------------------------------- build
@@ -269,6 +269,7 @@ def _options(model: PlanModel, frame: _Frame) -> _Options:
     that can matter (rentals have no capacity limit); spot pays only `availability` of the hours
     and delivers as much."""
     inputs, disc, bound = model.inputs, frame.discount, model.gpu_bound
+    opex = inputs.gpus["opex_per_gpu_hour"].astype(float).to_dict()
     purchases = []
     for row in inputs.purchases.itertuples(index=False):
         m0 = int(row.month)
@@ -276,7 +277,7 @@ def _options(model: PlanModel, frame: _Frame) -> _Options:
         model.serve_period[(row.offer, m0)] = serve
         if bound.get(row.gpu, 0.0) <= 0 or serve is None:
             continue  # never useful, or bought too late to serve before the horizon ends
-        opex_pv = float(inputs.gpus.loc[row.gpu, "opex_per_gpu_hour"]) * HOURS_PER_MONTH * sum(
+        opex_pv = opex[row.gpu] * HOURS_PER_MONTH * sum(
             disc[m] for m in range(frame.first[serve], frame.horizon))
         purchases.append((row, serve, row.price_per_gpu * disc[m0]
                           - row.residual_per_gpu * disc[frame.horizon] + opex_pv))

@@ -354,7 +354,8 @@ def compute_result(inputs: PlanInputs, values: dict[str, pd.DataFrame], solver: 
     assign = values["assign"]
     gpu_hours: dict = defaultdict(float)  # (workload, gpu) -> GPU-hours used
     if len(assign):
-        used = assign[assign["pool"] == "fleet"].groupby(["gpu", "period", "slice"])["gpus"].sum()
+        used = assign[assign["pool"] == "fleet"].groupby(["gpu", "period", "slice"])[
+            "gpus"].sum().to_dict()
         for w, g, pool, p, s, gpus in assign.itertuples(index=False):
             hours = gpus * fraction[s] * HOURS_PER_MONTH * length[p]
             gpu_hours[(w, g)] += hours
