@@ -169,12 +169,44 @@ class _InterruptibleHiGHS(pulp.HiGHS):
             return
         highs.HandleKeyboardInterrupt = True
         try:
-            with contextlib.redirect_stdout(sys.stderr):  # highspy prints a notice at Ctrl-C
-                highs.solve()
+            with contextlib.redirect_stdout(sys.stderr), _elapsed_on_terminal(self.timeLimit):
+                highs.solve()  # highspy prints a notice at Ctrl-C: to stderr
         except SystemExit:  # highspy's exit(1) after five Ctrl-C: still an interrupt
             raise KeyboardInterrupt from None
         if highs.getModelStatus() == highspy.HighsModelStatus.kInterrupt:
             raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _elapsed_on_terminal(time_limit: float | None, after_s: float = 3.0):
+    """On a terminal, a solve running longer than `after_s` shows its elapsed seconds on stderr
+    (one line, rewritten each second), so a long integer plan is not mistaken for a hang."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    done = threading.Event()
+    limit = f" of --time-limit {time_limit:g} s" if time_limit else " (--time-limit S bounds it)"
+
+    def tick() -> None:
+        began = time.perf_counter()
+        shown = False
+        while not done.wait(1.0):
+            elapsed = time.perf_counter() - began
+            if elapsed >= after_s:
+                sys.stderr.write(f"\rplanner: solving, {elapsed:.0f} s{limit}  ")
+                sys.stderr.flush()
+                shown = True
+        if shown:
+            sys.stderr.write("\r" + " " * 70 + "\r")
+            sys.stderr.flush()
+
+    ticker = threading.Thread(target=tick, daemon=True)
+    ticker.start()
+    try:
+        yield
+    finally:
+        done.set()
+        ticker.join()
 
 
 def _solver(name: str, time_limit: float | None, mip_gap: float, threads: int | None,

@@ -329,3 +329,27 @@ def test_absurd_utilization_is_no_deployment_not_a_crash(run_cli) -> None:
                      "--channels", "purchase")
     assert result.code == 3
     assert "no self-host deployment fits" in result.err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_long_solve_shows_elapsed_seconds_on_a_terminal_only(monkeypatch) -> None:
+    import time
+
+    from planner.solve import _elapsed_on_terminal
+
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with _elapsed_on_terminal(None, after_s=0.0):
+        time.sleep(1.3)
+    shown = terminal.getvalue()
+    assert "planner: solving, 1 s (--time-limit S bounds it)" in shown
+    assert shown.endswith("\r")  # the line is cleared when the solve ends
+    pipe = io.StringIO()  # not a terminal: nothing
+    monkeypatch.setattr(sys, "stderr", pipe)
+    with _elapsed_on_terminal(10.0, after_s=0.0):
+        time.sleep(1.1)
+    assert pipe.getvalue() == ""
