@@ -21,6 +21,7 @@ from planner.errors import InputError
 SOLVERS = ("highs", "cbc")
 DEFAULT_MIP_GAP = 1e-3  # relative (0.1%); the plan reports the gap it reached
 SEED = 0  # fixed random seed: the same inputs give the same plan
+SHOW_ELAPSED = True  # stress turns it off while it shows its own progress line
 
 
 class Status(StrEnum):
@@ -181,7 +182,7 @@ class _InterruptibleHiGHS(pulp.HiGHS):
 def _elapsed_on_terminal(time_limit: float | None, after_s: float = 3.0):
     """On a terminal, a solve running longer than `after_s` shows its elapsed seconds on stderr
     (one line, rewritten each second), so a long integer plan is not mistaken for a hang."""
-    if not sys.stderr.isatty():
+    if not SHOW_ELAPSED or not sys.stderr.isatty():
         yield
         return
     done = threading.Event()

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from planner import loading
+from planner import solve as solve_module
 from planner.errors import InfeasibleError, InputError, PlannerError, SolverError
 from planner.inputs import PlanInputs, build_inputs
 from planner.results import CATEGORIES, PlanResult, _number
@@ -240,17 +241,28 @@ def run_tasks(tasks: Sequence[Task], workers: int, label: str, progress: bool
             print(f"\r{label}: {done}/{len(tasks)} solved, {time.perf_counter() - began:.0f} s",
                   end="" if done < len(tasks) else "\n", file=sys.stderr, flush=True)
 
-    if workers <= 1 or len(tasks) <= 1:
-        for i, task in enumerate(tasks):
-            results[i] = run_task(task)
-            report(i + 1)
-    else:
-        with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
-            for done, (i, out) in enumerate(zip(range(len(tasks)), pool.map(run_task, tasks),
-                                                strict=True), start=1):
-                results[i] = out
-                report(done)
+    shown = solve_module.SHOW_ELAPSED
+    _quiet_solves()  # one progress line: ours, not each solve's elapsed seconds
+    try:
+        if workers <= 1 or len(tasks) <= 1:
+            for i, task in enumerate(tasks):
+                results[i] = run_task(task)
+                report(i + 1)
+        else:
+            with ProcessPoolExecutor(max_workers=min(workers, len(tasks)),
+                                     initializer=_quiet_solves) as pool:
+                for done, (i, out) in enumerate(zip(range(len(tasks)),
+                                                    pool.map(run_task, tasks), strict=True),
+                                                start=1):
+                    results[i] = out
+                    report(done)
+    finally:
+        solve_module.SHOW_ELAPSED = shown
     return [r for r in results if r is not None]
+
+
+def _quiet_solves() -> None:
+    solve_module.SHOW_ELAPSED = False
 
 
 # --------------------------------------------------------------------------- the four parts
