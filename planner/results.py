@@ -269,10 +269,10 @@ def compute_result(inputs: PlanInputs, values: dict[str, pd.DataFrame], solver: 
     commitments = []
 
     # Purchases: price when bought, opex from the first period they serve, book value credited.
-    purchases = inputs.purchases.set_index(["offer", "month"])
+    purchases = _rows_by_offer_month(inputs.purchases)
     opex = inputs.gpus["opex_per_gpu_hour"].to_dict()
     for offer, m0, servers in values["buy"].itertuples(index=False):
-        row = purchases.loc[(offer, m0)]
+        row = purchases[(offer, m0)]
         gpus = servers * int(row["unit_gpus"])
         cash.append((m0, "capex", row["gpu"], None, gpus * float(row["price_per_gpu"])))
         serve = serve_period(m0 + int(row["lead_time_months"]))
@@ -306,9 +306,9 @@ def compute_result(inputs: PlanInputs, values: dict[str, pd.DataFrame], solver: 
         previous = on
 
     # Reservations: every month of the term, also past the horizon.
-    reserved = inputs.reserved.set_index(["offer", "month"])
+    reserved = _rows_by_offer_month(inputs.reserved)
     for offer, m0, gpus in values["reserve"].itertuples(index=False):
-        row = reserved.loc[(offer, m0)]
+        row = reserved[(offer, m0)]
         term = int(row["term_months"])
         for m in range(m0, m0 + term):
             cash.append((m, "reserved", row["gpu"], None, gpus * float(row["price_per_gpu_month"])))
@@ -384,8 +384,7 @@ def compute_result(inputs: PlanInputs, values: dict[str, pd.DataFrame], solver: 
     end_discount = inputs.discount(horizon)
     npv = float(cash_df["pv"].sum()) - residual * end_discount
 
-    years = cash_df.pivot_table(index="year", columns="category", values="amount",
-                                aggfunc="sum", fill_value=0.0)
+    years = cash_df.groupby(["year", "category"])["amount"].sum().unstack(fill_value=0.0)
     all_years = range(start // 12, (start + horizon - 1) // 12 + 1)
     years = years.reindex(index=sorted(set(all_years) | set(years.index)),
                           columns=list(CATEGORIES), fill_value=0.0)
@@ -412,6 +411,11 @@ def compute_result(inputs: PlanInputs, values: dict[str, pd.DataFrame], solver: 
         commitments=commitments_df, solver=solver, provenance=provenance, inputs=inputs)
 
 
+def _rows_by_offer_month(table: pd.DataFrame) -> dict[tuple[str, int], dict]:
+    """Rows of a purchases or reserved table as dicts keyed by (offer, month)."""
+    return {(row["offer"], int(row["month"])): row for row in table.to_dict("records")}
+
+
 def _workload_costs(inputs: PlanInputs, cash: pd.DataFrame, served: pd.DataFrame,
                     gpu_hours: dict, residual_by_gpu: dict[str, float],
                     end_discount: float) -> pd.DataFrame:
@@ -425,12 +429,18 @@ def _workload_costs(inputs: PlanInputs, cash: pd.DataFrame, served: pd.DataFrame
     for w, m, mtok in zip(demand["workload"], demand["month"], demand["mtok"], strict=True):
         discounted[w] += mtok * inputs.discount(int(m))
         total[w] += mtok
+    # Plain loops: these frames have hundreds of rows, where a pandas groupby costs more.
     pv: dict[str, float] = defaultdict(float)
-    api = cash[cash["category"] == "api"].groupby("workload")["pv"].sum()
-    for w, value in api.items():
-        pv[w] += float(value)
-    gpu_cash = cash[(cash["category"] != "api") & (cash["item"] != "site")]
-    by_gpu = gpu_cash.groupby("item")["pv"].sum().to_dict()
+    by_gpu: dict[str, float] = defaultdict(float)
+    site = 0.0
+    for category, item, w, value in zip(cash["category"], cash["item"], cash["workload"],
+                                        cash["pv"], strict=True):
+        if category == "api":
+            pv[w] += value
+        elif item == "site":
+            site += value
+        else:
+            by_gpu[item] += value
     for g, value in residual_by_gpu.items():
         by_gpu[g] = by_gpu.get(g, 0.0) - value * end_discount
     for g, value in by_gpu.items():
@@ -438,18 +448,20 @@ def _workload_costs(inputs: PlanInputs, cash: pd.DataFrame, served: pd.DataFrame
         whole = sum(hours.values())
         for w, h in hours.items():
             pv[w] += value * h / whole
-    site = float(cash.loc[cash["item"] == "site", "pv"].sum())
     all_hours = sum(gpu_hours.values())
     if site and all_hours:
         for (w, _), h in gpu_hours.items():
             pv[w] += site * h / all_hours
-    shares = served.groupby(["workload", "channel"])["mtok"].sum()
+    shares: dict[tuple[str, str], float] = defaultdict(float)
+    for w, channel, mtok in zip(served["workload"], served["channel"], served["mtok"],
+                                strict=True):
+        shares[(w, channel)] += mtok
     rows = []
     for w in inputs.workloads.index:
         row = {"workload": w, "mtok": total[w], "npv": pv[w],
                "cost_per_mtok": pv[w] / discounted[w] if discounted[w] > 0 else float("nan")}
         for c in SERVED_CHANNELS:
-            row[f"{c}_share"] = float(shares.get((w, c), 0.0)) / total[w] if total[w] else 0.0
+            row[f"{c}_share"] = shares[(w, c)] / total[w] if total[w] else 0.0
         rows.append(row)
     return pd.DataFrame(rows).set_index("workload")
 
