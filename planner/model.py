@@ -209,13 +209,18 @@ def _committed_gpus(inputs: PlanInputs, commitments: pd.DataFrame) -> dict[str, 
     return total
 
 
+def _need_mtok(inputs: PlanInputs, frame: _Frame) -> dict[tuple[str, int, str], float]:
+    """Mtok each workload asks of each (period, slice)."""
+    need: dict = defaultdict(float)
+    for w, m, s, mtok in inputs.demand.itertuples(index=False):
+        need[(w, frame.period_of[int(m)], s)] += mtok
+    return need
+
+
 def _peak_rates(inputs: PlanInputs, frame: _Frame) -> dict[tuple[str, int, str], float]:
     """Most Mtok per hour workload w can ask of slice s in period p: its demand rate, or for a
     deferrable workload its whole period's tokens served in that slice alone."""
-    period_of = frame.period_of
-    need: dict = defaultdict(float)  # (w, p, s) -> Mtok
-    for w, m, s, mtok in inputs.demand.itertuples(index=False):
-        need[(w, period_of[int(m)], s)] += mtok
+    need = _need_mtok(inputs, frame)
     deferrable = inputs.workloads["deferrable"].to_dict()
     peak: dict[tuple[str, int, str], float] = {}
     for w in inputs.workloads.index:
@@ -511,10 +516,7 @@ def add_demand(model: PlanModel, frame: _Frame, objective: dict,
     over their whole period (the slices weighted by their hours)."""
     inputs = model.inputs
     rate = _capacity_rates(inputs)
-    period_of = frame.period_of
-    need: dict = defaultdict(float)
-    for w, m, s, mtok in inputs.demand.itertuples(index=False):
-        need[(w, period_of[int(m)], s)] += mtok
+    need = _need_mtok(inputs, frame)
     supply: dict = defaultdict(dict)  # (w, p, s) -> {var: Mtok per hour per unit}
     for (w, g, _, p, s), var in model.assign.items():
         supply[(w, p, s)][var] = rate[(w, g)]
