@@ -1,4 +1,4 @@
-"""Solver choice, status mapping, time limit, gap and LP export (SPEC section 8).
+"""Solver choice, status mapping, time limit and gap (SPEC section 8); LP export is model.write_lp.
 
 HiGHS through PuLP's highspy API by default; CBC (PuLP's bundled binary) with `solver="cbc"`.
 Raw solver codes never leave `_status`: callers see a small Status enum and a SolveInfo.
@@ -289,9 +289,4 @@ def _gap(problem: pulp.LpProblem, solver: str, status: Status) -> float | None:
     return None  # CBC through its command line does not report the gap it reached
 
 
-def write_lp(problem: pulp.LpProblem, path: str) -> None:
-    """The problem as an LP file (CPLEX LP format), for reading or for another solver."""
-    problem.writeLP(path)
-
-
-__all__ = ["DEFAULT_MIP_GAP", "SOLVERS", "SolveInfo", "Status", "solve", "write_lp"]
+__all__ = ["DEFAULT_MIP_GAP", "SOLVERS", "SolveInfo", "Status", "solve"]
