@@ -601,10 +601,6 @@ class PlanView:
     mix: list[str] = field(default_factory=list)  # the mix in words, one sentence each
 
 
-def _money_col(currency: str, stem: str = "cost") -> str:
-    return f"{stem}_{currency.lower()}"
-
-
 def yearly_table(view: PlanView) -> pd.DataFrame:
     """Wide yearly budget: one row per year, one column per channel, a total column and a
     `total` row; columns suffixed with the currency (e.g. `api_cny`)."""

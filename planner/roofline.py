@@ -110,14 +110,6 @@ class Step:
     comm_s: float  # tensor-parallel all-reduces
 
     @property
-    def memory_s(self) -> float:
-        return self.gemm_memory_s + self.attention_memory_s
-
-    @property
-    def compute_s(self) -> float:
-        return self.gemm_compute_s + self.attention_compute_s
-
-    @property
     def total_s(self) -> float:
         return (max(self.gemm_memory_s, self.gemm_compute_s)
                 + max(self.attention_memory_s, self.attention_compute_s) + self.comm_s)
@@ -218,10 +210,6 @@ def attention_flops_per_token(model: Model, context: float, decode: bool = True)
     """Score and weighted-sum FLOPs of one query token against `context` cached tokens."""
     qk, v = _attention_dims(model, decode)
     return 2.0 * model.layers * model.attention_heads * (qk + v) * context
-
-
-def decode_flops_per_token(model: Model, context: float) -> float:
-    return 2.0 * active_params(model) + attention_flops_per_token(model, context)
 
 
 def prefill_flops(model: Model, input_tokens: int) -> float:

@@ -22,10 +22,8 @@ BYTES_PER_VALUE = {
     "int4": 0.5,
     "fp4": 0.5,
 }
-PRECISIONS = tuple(BYTES_PER_VALUE)
 
 CHANNELS = ("api", "on_demand", "reserved", "spot", "purchase")
-GPU_CHANNELS = ("purchase", "reserved", "on_demand", "spot")
 
 
 def month_index(month: str) -> int:
@@ -38,6 +36,3 @@ def month_name(index: int) -> str:
     """Inverse of month_index."""
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
-
-def add_months(month: str, count: int) -> str:
-    return month_name(month_index(month) + count)
