@@ -96,6 +96,24 @@ class PlanModel(_SizedProblem):
     serve_period: dict[tuple[str, int], int | None] = field(default_factory=dict)
     active_periods: dict[tuple[str, int], list[int]] = field(default_factory=dict)
 
+    # PuLP's addConstraint registers every variable of a row with the problem again (a lookup
+    # per nonzero, a quarter of building); here each variable is registered once, when
+    # created, and rows go straight into the problem's table (PuLP 3's private fields).
+    def column(self, name: str, low: float | None = 0, high: float | None = None,
+               category: str = pulp.LpContinuous) -> pulp.LpVariable:
+        """A new variable of the problem."""
+        var = self.problem.add_variable(name, low, high, category)
+        self.problem._register_variable(var)
+        return var
+
+    def row(self, terms: dict, sense: int, name: str, rhs: float) -> pulp.LpConstraint:
+        """A new constraint sum(coef x var) <sense> rhs, from {variable: coef}."""
+        if name in self.problem._constraints:
+            raise ValueError(f"two constraints named {name}")  # a bug, not an input error
+        con = pulp.LpConstraint(_expr(terms), sense, name, rhs)
+        self.problem._constraints[name] = con
+        return con
+
 
 @dataclass(frozen=True)
 class _Frame:
@@ -391,8 +409,8 @@ def add_fleet(model: PlanModel, frame: _Frame, options: _Options, objective: dic
     for row, serve, cost in options.purchases:
         unit, m0 = int(row.unit_gpus), int(row.month)
         servers = math.ceil(model.gpu_bound[row.gpu] / unit - 1e-9)
-        var = model.problem.add_variable(_name("buy", row.offer, inputs.month_label(m0)), 0,
-                                         servers, category)
+        var = model.column(_name("buy", row.offer, inputs.month_label(m0)), 0,
+                           servers, category)
         model.buy[(row.offer, m0)] = var
         objective[var] += unit * cost
         for p in frame.periods:
@@ -400,7 +418,7 @@ def add_fleet(model: PlanModel, frame: _Frame, options: _Options, objective: dic
                 owned[(row.gpu, p)][var] = unit
     for row, active, cost in options.contracts:
         m0 = int(row.month)
-        var = model.problem.add_variable(_name("reserve", row.offer, inputs.month_label(m0)), 0)
+        var = model.column(_name("reserve", row.offer, inputs.month_label(m0)), 0)
         model.reserve[(row.offer, m0)] = var
         objective[var] += cost
         for p in active:
@@ -440,21 +458,18 @@ def add_site(model: PlanModel, frame: _Frame, objective: dict) -> None:
     category = pulp.LpContinuous if model.relax else pulp.LpBinary
     disc, periods = frame.discount, frame.periods
     for i, p in enumerate(periods):
-        var = model.problem.add_variable(_name("site", frame.label[p]), 0, 1,
-                                         category)
+        var = model.column(_name("site", frame.label[p]), 0, 1, category)
         model.site[p] = var
         following = disc[frame.first[periods[i + 1]]] if i + 1 < len(periods) else 0.0
         objective[var] += (fixed * sum(disc[m] for m in frame.months(p))
                            + setup * (disc[frame.first[p]] - following))
         if i:
-            model.problem.addConstraint(pulp.LpConstraint(
-                _expr({model.site[periods[i - 1]]: 1, var: -1}), pulp.LpConstraintLE,
-                _name("site_monotone", frame.label[p]), 0))
+            model.row({model.site[periods[i - 1]]: 1, var: -1}, pulp.LpConstraintLE,
+                      _name("site_monotone", frame.label[p]), 0)
     for (offer, m0), var in model.buy.items():
         p = frame.period_of[m0]
-        model.problem.addConstraint(pulp.LpConstraint(
-            _expr({var: 1, model.site[p]: -var.upBound}), pulp.LpConstraintLE,
-            _name("site_needed", offer, inputs.month_label(m0)), 0))
+        model.row({var: 1, model.site[p]: -var.upBound}, pulp.LpConstraintLE,
+                  _name("site_needed", offer, inputs.month_label(m0)), 0)
 
 
 def add_rentals(model: PlanModel, frame: _Frame, options: _Options, objective: dict) -> None:
@@ -463,7 +478,7 @@ def add_rentals(model: PlanModel, frame: _Frame, options: _Options, objective: d
     for (g, channel, p), (offer, availability, pv_hour) in options.rentals.items():
         model.rent_offer[(g, channel, p)] = (offer, availability)
         for s in frame.slices:
-            var = model.problem.add_variable(_name(channel, g, frame.label[p], s), 0)
+            var = model.column(_name(channel, g, frame.label[p], s), 0)
             model.rent[(g, channel, p, s)] = var
             objective[var] += pv_hour * frame.fraction[s] * availability
 
@@ -487,7 +502,7 @@ def add_assignments(model: PlanModel, frame: _Frame) -> None:
                 if pool == SPOT and (g, "spot", p) not in model.rent_offer:
                     continue
                 for s in frame.slices:
-                    model.assign[(w, g, pool, p, s)] = model.problem.add_variable(
+                    model.assign[(w, g, pool, p, s)] = model.column(
                         _name("assign", w, g, pool, frame.label[p], s), 0)
 
 
@@ -504,7 +519,7 @@ def add_apis(model: PlanModel, frame: _Frame, objective: dict) -> None:
         for p in frame.periods:
             pv_hour = sum(price[(w, a, m)] * disc[m] for m in frame.months(p)) * HOURS_PER_MONTH
             for s in frame.slices:
-                var = model.problem.add_variable(
+                var = model.column(
                     _name("api", w, a, frame.label[p], s), 0)
                 model.api[(w, a, p, s)] = var
                 objective[var] += pv_hour * frame.fraction[s]
@@ -539,13 +554,12 @@ def add_demand(model: PlanModel, frame: _Frame, objective: dict,
                 rhs = sum(need[(w, p, s)] for s in group) / hours
                 key = group[0] if len(group) == 1 else "all"
                 if unmet_penalty is not None:
-                    slack = model.problem.add_variable(_name("unmet", w, label, key), 0)
+                    slack = model.column(_name("unmet", w, label, key), 0)
                     model.unmet[(w, p, key)] = slack
                     terms[slack] = 1.0
                     objective[slack] += unmet_penalty * hours
                 # Equality: capacity has slack (whole GPUs), tokens served are exactly demand.
-                model.problem.addConstraint(pulp.LpConstraint(
-                    _expr(terms), pulp.LpConstraintEQ, _name("demand", w, label, key), rhs))
+                model.row(terms, pulp.LpConstraintEQ, _name("demand", w, label, key), rhs)
 
 
 def add_gpu_capacity(model: PlanModel, frame: _Frame, owned: dict, reserved: dict) -> None:
@@ -565,8 +579,7 @@ def add_gpu_capacity(model: PlanModel, frame: _Frame, owned: dict, reserved: dic
         else:
             availability = model.rent_offer[(g, "spot", p)][1]
             terms[model.rent[(g, "spot", p, s)]] = -availability
-        model.problem.addConstraint(pulp.LpConstraint(
-            _expr(terms), pulp.LpConstraintLE, _name("capacity", g, pool, label, s), 0))
+        model.row(terms, pulp.LpConstraintLE, _name("capacity", g, pool, label, s), 0)
 
 
 def add_whole_gpus(model: PlanModel, frame: _Frame, owned: dict, reserved: dict) -> None:
@@ -590,7 +603,7 @@ def add_whole_gpus(model: PlanModel, frame: _Frame, owned: dict, reserved: dict)
         pools[(g, pool, p)].append((w, s, var))
     for (g, pool, p), assigned in sorted(pools.items()):
         name = _name(g, pool, frame.label[p])
-        serves = model.problem.add_variable(f"serves_{name}", 0, 1, pulp.LpBinary)
+        serves = model.column(f"serves_{name}", 0, 1, pulp.LpBinary)
         large: dict = defaultdict(dict)  # slice -> {assign: 1} of workloads needing >= 1 GPU
         most_large: dict = defaultdict(float)
         for w, s, var in assigned:
@@ -599,13 +612,11 @@ def add_whole_gpus(model: PlanModel, frame: _Frame, owned: dict, reserved: dict)
                 large[s][var] = 1.0
                 most_large[s] += most
             else:
-                model.problem.addConstraint(pulp.LpConstraint(
-                    _expr({var: 1, serves: -most}), pulp.LpConstraintLE,
-                    _name("gate", w, name, s), 0))
+                model.row({var: 1, serves: -most}, pulp.LpConstraintLE,
+                          _name("gate", w, name, s), 0)
         for s, terms in large.items():
             terms[serves] = -most_large[s]
-            model.problem.addConstraint(pulp.LpConstraint(
-                _expr(terms), pulp.LpConstraintLE, f"gate_{name}_{s}", 0))
+            model.row(terms, pulp.LpConstraintLE, f"gate_{name}_{s}", 0)
         for s in frame.slices:
             if pool == FLEET:
                 held = {**owned.get((g, p), {}), **reserved.get((g, p), {})}
@@ -614,8 +625,7 @@ def add_whole_gpus(model: PlanModel, frame: _Frame, owned: dict, reserved: dict)
             else:
                 held = {model.rent[(g, "spot", p, s)]: 1.0}
             held[serves] = -1.0
-            model.problem.addConstraint(pulp.LpConstraint(
-                _expr(held), pulp.LpConstraintGE, f"whole_{name}_{s}", 0))
+            model.row(held, pulp.LpConstraintGE, f"whole_{name}_{s}", 0)
 
 
 def add_api_rate_limits(model: PlanModel, frame: _Frame) -> None:
@@ -626,15 +636,13 @@ def add_api_rate_limits(model: PlanModel, frame: _Frame) -> None:
         if a in inputs.api_limits:
             sent[(a, p, s)][var] = 1.0
     for (a, p, s), terms in sorted(sent.items()):
-        model.problem.addConstraint(pulp.LpConstraint(
-            _expr(terms), pulp.LpConstraintLE,
-            _name("rate_limit", a, frame.label[p], s), inputs.api_limits[a]))
+        model.row(terms, pulp.LpConstraintLE, _name("rate_limit", a, frame.label[p], s),
+                  inputs.api_limits[a])
 
 
 def _add_limit(model: PlanModel, family: str, key: str, period: int, terms: dict,
                rhs: float, name: str) -> None:
-    con = pulp.LpConstraint(_expr(terms), pulp.LpConstraintLE, name, rhs)
-    model.problem.addConstraint(con)
+    con = model.row(terms, pulp.LpConstraintLE, name, rhs)
     model.limits.setdefault(family, []).append((key, period, con))
 
 

@@ -412,8 +412,11 @@ def compute_result(inputs: PlanInputs, values: dict[str, pd.DataFrame], solver: 
 
 
 def _rows_by_offer_month(table: pd.DataFrame) -> dict[tuple[str, int], dict]:
-    """Rows of a purchases or reserved table as dicts keyed by (offer, month)."""
-    return {(row["offer"], int(row["month"])): row for row in table.to_dict("records")}
+    """Rows of a purchases or reserved table as dicts keyed by (offer, month). Columns as lists
+    first: to_dict("records") reads pandas string columns element by element, 4x slower."""
+    columns = {name: table[name].tolist() for name in table.columns}
+    rows = [dict(zip(columns, values, strict=True)) for values in zip(*columns.values())]
+    return {(row["offer"], int(row["month"])): row for row in rows}
 
 
 def _workload_costs(inputs: PlanInputs, cash: pd.DataFrame, served: pd.DataFrame,

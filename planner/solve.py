@@ -82,6 +82,8 @@ class _InterruptibleHiGHS(pulp.HiGHS):
     solve ends; highspy's own solve() runs it in a worker thread, so the main thread takes the
     interrupt at once and cancels the solve. Then KeyboardInterrupt goes on (exit 130)."""
 
+    is_mip = False  # whether the last problem loaded had integer columns
+
     def actualSolve(self, lp: pulp.LpProblem) -> int:
         """PuLP's HiGHS path with the variable list built once: `lp.variables()` walks every
         constraint and sorts by name on each call, and PuLP calls it three times."""
@@ -112,13 +114,12 @@ class _InterruptibleHiGHS(pulp.HiGHS):
         highs = lp.solverModel
         highs.addCols(len(variables), cost, lower, upper, 0, np.zeros(0, np.int32),
                       np.zeros(0, np.int32), np.zeros(0, np.float64))
-        if self.mip:
-            integers = np.array([v.index for v in variables if v.cat == pulp.LpInteger],
-                                dtype=np.int32)
-            if len(integers):
-                highs.changeColsIntegrality(
-                    len(integers), integers,
-                    np.full(len(integers), highspy.HighsVarType.kInteger))
+        integers = np.array([v.index for v in variables if v.cat == pulp.LpInteger],
+                            dtype=np.int32) if self.mip else np.zeros(0, np.int32)
+        self.is_mip = bool(len(integers))  # read by _gap: lp.isMIP() walks every row again
+        if self.is_mip:
+            highs.changeColsIntegrality(len(integers), integers,
+                                        np.full(len(integers), highspy.HighsVarType.kInteger))
         constraints = list(lp._constraints.values())
         starts, index, value, row_lower, row_upper = [], [], [], [], []
         for con in constraints:
@@ -248,7 +249,7 @@ def solve(problem: pulp.LpProblem, *, solver: str = "highs", time_limit: float |
     if status == Status.FEASIBLE:
         status = _stopped_status(problem, solver, seconds, time_limit)
     objective = pulp.value(problem.objective) if status.has_solution else None
-    return SolveInfo(solver, status, seconds, _gap(problem, solver, status), objective,
+    return SolveInfo(solver, status, seconds, _gap(problem, engine, status), objective,
                      time_limit)
 
 
@@ -278,15 +279,16 @@ def _failed(solver: str, exc: Exception | str) -> SolveInfo:
     raise SolverError(f"solver {solver} failed: {exc}") from None
 
 
-def _gap(problem: pulp.LpProblem, solver: str, status: Status) -> float | None:
+def _gap(problem: pulp.LpProblem, engine: pulp.LpSolver, status: Status) -> float | None:
     if not status.has_solution:
         return None
-    if not problem.isMIP():
-        return 0.0
-    if solver == "highs" and getattr(problem, "solverModel", None) is not None:
+    if isinstance(engine, _InterruptibleHiGHS):
+        if not engine.is_mip:
+            return 0.0
         gap = problem.solverModel.getInfo().mip_gap
         return float(gap) if gap < 1e30 else None
-    return None  # CBC through its command line does not report the gap it reached
+    # CBC through its command line does not report the gap it reached.
+    return None if problem.isMIP() else 0.0
 
 
 __all__ = ["DEFAULT_MIP_GAP", "SOLVERS", "SolveInfo", "Status", "solve"]
