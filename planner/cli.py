@@ -158,6 +158,8 @@ def _add_bench_command(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("--seed", type=int, default=8, help="generator seed (default 8)")
     sub.add_argument("--time-limit", type=float, metavar="S", help="stop each solve (ours and "
                      "HiGHS alone) after S seconds; the figures then show status time_limit")
+    sub.add_argument("--repeat", type=int, metavar="N", help="runs of ours and of HiGHS alone, "
+                     "the fastest kept (default 5 for small, 1 otherwise)")
     _common(sub)
     sub.set_defaults(handler=cmd_bench)
 
@@ -165,7 +167,8 @@ def _add_bench_command(commands: argparse._SubParsersAction) -> None:
 def cmd_bench(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
     from planner.bench import format_bench, run_bench
 
-    figures = run_bench(args.size, relax=args.relax, seed=args.seed, time_limit=args.time_limit)
+    figures = run_bench(args.size, relax=args.relax, seed=args.seed, time_limit=args.time_limit,
+                        repeats=args.repeat)
     return figures, format_bench(figures), 0
 
 

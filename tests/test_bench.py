@@ -16,7 +16,7 @@ from planner.solve import solve
 
 KEYS = {"workloads", "gpus", "apis", "months", "slices", "variables", "constraints",
         "build_seconds", "solve_seconds", "total_seconds", "highs_only_seconds", "max_rss_mb",
-        "integer"}
+        "integer", "repeats", "first_total_seconds"}
 
 
 def test_small_bench_reports_every_figure(run_cli):
@@ -27,17 +27,21 @@ def test_small_bench_reports_every_figure(run_cli):
         3, 4, 5, 36, 2)
     assert out["integer"] is False and out["status"] == "optimal"
     assert out["variables"] > 0 and out["constraints"] > 0
+    # Five runs by default on small, the fastest kept: never slower than the first.
+    assert out["repeats"] == 5 and out["total_seconds"] <= out["first_total_seconds"]
     # The same LP solved by HiGHS from MPS reaches the same optimum.
     assert out["highs_only_npv"] == pytest.approx(out["npv"], rel=1e-6)
 
 
 def test_bench_time_limit_stops_the_integer_solve(run_cli):
     # The integer small bench needs seconds; 0.2 s stops it, with or without a plan.
-    out = run_cli("bench", "--size", "small", "--time-limit", "0.2", "--json").json()
+    out = run_cli("bench", "--size", "small", "--time-limit", "0.2", "--repeat", "1",
+                  "--json").json()
     assert out["integer"] is True
     assert out["status"] in ("time_limit", "no_solution")
     assert (out["npv"] is None) == (out["status"] == "no_solution")
     assert run_cli("bench", "--size", "small", "--time-limit", "-1").code == 2
+    assert run_cli("bench", "--size", "small", "--repeat", "0").code == 2
 
 
 def test_bench_scenarios_are_reproducible(tmp_path):
