@@ -153,8 +153,8 @@ def _add_bench_command(commands: argparse._SubParsersAction) -> None:
                               "scenarios")
     sub.add_argument("--size", choices=("small", "medium", "large"), default="small",
                      help="scenario size (default small)")
-    sub.add_argument("--relax", action="store_true", help="LP relaxation (fractional servers "
-                     "and GPUs)")
+    sub.add_argument("--integer", action="store_true", help="time the integer plan (whole "
+                     "servers and GPUs, what `plan` solves) instead of the LP relaxation")
     sub.add_argument("--seed", type=int, default=8, help="generator seed (default 8)")
     sub.add_argument("--time-limit", type=float, metavar="S", help="stop each solve (ours and "
                      "HiGHS alone) after S seconds; the figures then show status time_limit")
@@ -167,7 +167,7 @@ def _add_bench_command(commands: argparse._SubParsersAction) -> None:
 def cmd_bench(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
     from planner.bench import format_bench, run_bench
 
-    figures = run_bench(args.size, relax=args.relax, seed=args.seed, time_limit=args.time_limit,
+    figures = run_bench(args.size, integer=args.integer, seed=args.seed, time_limit=args.time_limit,
                         repeats=args.repeat)
     return figures, format_bench(figures), 0
 
