@@ -177,7 +177,9 @@ def build(inputs: PlanInputs, *, relax: bool = False, fixed_commitments: pd.Data
     the largest over their futures)."""
     frame = _frame(inputs)
     scale = _money_scale(inputs)
-    bound = dict(gpu_bound) if gpu_bound is not None else _peak_gpus(inputs, frame)
+    need = _need_mtok(inputs, frame)  # computed once: bounds, demand rows and gates share them
+    peak = _peak_rates(inputs, frame, need)
+    bound = dict(gpu_bound) if gpu_bound is not None else _peak_gpus(inputs, frame, peak)
     if fixed_commitments is not None:
         # Commitments sized for another future may exceed this one's need: let them be held.
         for gpu, gpus in _committed_gpus(inputs, fixed_commitments).items():
@@ -194,9 +196,9 @@ def build(inputs: PlanInputs, *, relax: bool = False, fixed_commitments: pd.Data
     add_rentals(model, frame, options, objective)
     add_assignments(model, frame)
     add_apis(model, frame, objective)
-    add_demand(model, frame, objective, unmet_penalty)
+    add_demand(model, frame, objective, unmet_penalty, need)
     add_gpu_capacity(model, frame, owned, reserved)
-    add_whole_gpus(model, frame, owned, reserved)
+    add_whole_gpus(model, frame, owned, reserved, peak)
     add_api_rate_limits(model, frame)
     add_capex_budget(model, frame)
     add_power_cap(model, frame, owned)
@@ -239,10 +241,11 @@ def _need_mtok(inputs: PlanInputs, frame: _Frame) -> dict[tuple[str, int, str], 
     return need
 
 
-def _peak_rates(inputs: PlanInputs, frame: _Frame) -> dict[tuple[str, int, str], float]:
-    """Most Mtok per hour workload w can ask of slice s in period p: its demand rate, or for a
-    deferrable workload its whole period's tokens served in that slice alone."""
-    need = _need_mtok(inputs, frame)
+def _peak_rates(inputs: PlanInputs, frame: _Frame, need: dict[tuple[str, int, str], float]
+                ) -> dict[tuple[str, int, str], float]:
+    """Most Mtok per hour workload w can ask of slice s in period p (`need`: _need_mtok): its
+    demand rate, or for a deferrable workload its whole period's tokens served in that slice
+    alone."""
     deferrable = inputs.workloads["deferrable"].to_dict()
     peak: dict[tuple[str, int, str], float] = {}
     for w in inputs.workloads.index:
@@ -261,11 +264,14 @@ def _capacity_rates(inputs: PlanInputs) -> dict[tuple[str, str], float]:
                                          strict=True)}
 
 
-def _peak_gpus(inputs: PlanInputs, frame: _Frame) -> dict[str, float]:
-    """Most GPUs of each type that can ever be useful: the peak of all demand served on it.
-    Bounds purchases (owning more only adds cost) and links them to the site binary."""
+def _peak_gpus(inputs: PlanInputs, frame: _Frame,
+               peak: dict[tuple[str, int, str], float] | None = None) -> dict[str, float]:
+    """Most GPUs of each type that can ever be useful: the peak of all demand served on it
+    (`peak`: _peak_rates, computed when not given). Bounds purchases (owning more only adds
+    cost) and links them to the site binary."""
     rate = _capacity_rates(inputs)
-    peak = _peak_rates(inputs, frame)
+    if peak is None:
+        peak = _peak_rates(inputs, frame, _need_mtok(inputs, frame))
     bound: dict[str, float] = {}
     for g in inputs.gpus.index:
         served = [w for w in inputs.workloads.index if rate.get((w, g))]
@@ -530,12 +536,11 @@ def add_apis(model: PlanModel, frame: _Frame, objective: dict) -> None:
 
 
 def add_demand(model: PlanModel, frame: _Frame, objective: dict,
-               unmet_penalty: float | None) -> None:
-    """Every workload's demand met in every slice (a rate, Mtok per hour), deferrable workloads
-    over their whole period (the slices weighted by their hours)."""
+               unmet_penalty: float | None, need: dict[tuple[str, int, str], float]) -> None:
+    """Every workload's demand (`need`: _need_mtok) met in every slice (a rate, Mtok per hour),
+    deferrable workloads over their whole period (the slices weighted by their hours)."""
     inputs = model.inputs
     rate = _capacity_rates(inputs)
-    need = _need_mtok(inputs, frame)
     supply: dict = defaultdict(dict)  # (w, p, s) -> {var: Mtok per hour per unit}
     for (w, g, _, p, s), var in model.assign.items():
         supply[(w, p, s)][var] = rate[(w, g)]
@@ -586,7 +591,8 @@ def add_gpu_capacity(model: PlanModel, frame: _Frame, owned: dict, reserved: dic
         model.row(terms, pulp.LpConstraintLE, _name("capacity", g, pool, label, s), 0)
 
 
-def add_whole_gpus(model: PlanModel, frame: _Frame, owned: dict, reserved: dict) -> None:
+def add_whole_gpus(model: PlanModel, frame: _Frame, owned: dict, reserved: dict,
+                   peak: dict[tuple[str, int, str], float]) -> None:
     """Nobody rents 3% of a GPU: a pool of a GPU type (fleet: owned + reserved + on-demand; spot)
     serving in a period holds at least one whole GPU in every slice of it; above one it is
     fluid. A binary serves[g, pool, p] gates the pool:
@@ -601,7 +607,6 @@ def add_whole_gpus(model: PlanModel, frame: _Frame, owned: dict, reserved: dict)
     if model.relax:
         return
     rate = _capacity_rates(model.inputs)
-    peak = _peak_rates(model.inputs, frame)
     pools: dict = defaultdict(list)
     for (w, g, pool, p, s), var in model.assign.items():
         pools[(g, pool, p)].append((w, s, var))
