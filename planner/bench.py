@@ -26,7 +26,7 @@ from planner import model as lp
 from planner.inputs import build_inputs
 from planner.loading import SHIPPED_CATALOG_DIR, load
 from planner.results import compute_result
-from planner.solve import DEFAULT_MIP_GAP, solve
+from planner.solve import DEFAULT_MIP_GAP, highs_banner_off_stdout, solve
 
 # Input dimensions of each size (issue 8); every channel is on.
 SIZES: dict[str, dict[str, int]] = {
@@ -178,7 +178,8 @@ def highs_only_seconds(model: lp.PlanModel, folder: Path, mip_gap: float = DEFAU
     path = folder / "bench.mps"
     model.problem.writeMPS(str(path))
     began = time.perf_counter()
-    highs = highspy.Highs()
+    with highs_banner_off_stdout():
+        highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("mip_rel_gap", mip_gap)
     highs.setOptionValue("random_seed", 0)

@@ -7,6 +7,7 @@ Raw solver codes never leave `_status`: callers see a small Status enum and a So
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import threading
 import time
@@ -77,6 +78,27 @@ def _status(problem: pulp.LpProblem) -> Status:
     return Status.NO_SOLUTION
 
 
+@contextlib.contextmanager
+def highs_banner_off_stdout():
+    """highspy 1.16 prints its banner on the process's stdout (from C, before any option can be
+    set) the first time a Highs is made; that would break `--json` output. Point file descriptor
+    1 at /dev/null while one is made."""
+    sys.stdout.flush()
+    try:
+        saved_fd = os.dup(1)
+    except OSError:  # no stdout at all: nothing to protect
+        yield
+        return
+    devnull_fd = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull_fd, 1)
+    try:
+        yield
+    finally:
+        os.dup2(saved_fd, 1)
+        os.close(saved_fd)
+        os.close(devnull_fd)
+
+
 class _InterruptibleHiGHS(pulp.HiGHS):
     """HiGHS that stops at Ctrl-C. HiGHS runs in C, where Python cannot see SIGINT until the
     solve ends; highspy's own solve() runs it in a worker thread, so the main thread takes the
@@ -88,7 +110,8 @@ class _InterruptibleHiGHS(pulp.HiGHS):
         """PuLP's HiGHS path with the variable list built once: `lp.variables()` walks every
         constraint and sorts by name on each call, and PuLP calls it three times."""
         variables = lp.variables()
-        self.createAndConfigureSolver(lp)
+        with highs_banner_off_stdout():
+            self.createAndConfigureSolver(lp)
         self._load(lp, variables)
         self.callSolver(lp)
         status, solution_status = self._read_back(lp, variables)
