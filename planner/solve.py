@@ -108,8 +108,12 @@ class _InterruptibleHiGHS(pulp.HiGHS):
 
     def actualSolve(self, lp: pulp.LpProblem) -> int:
         """PuLP's HiGHS path with the variable list built once: `lp.variables()` walks every
-        constraint and sorts by name on each call, and PuLP calls it three times."""
-        variables = lp.variables()
+        constraint and sorts by name on each call, and PuLP calls it three times. No walk is
+        needed: a variable is registered when PlanModel.column makes it or when PuLP's
+        addConstraint first sees it; only one used in the objective alone may be missing."""
+        lp._add_variables(lp.objective.keys())
+        lp._variables.sort(key=lambda v: v.name)  # the column order lp.variables() gives
+        variables = lp._variables
         with highs_banner_off_stdout():
             self.createAndConfigureSolver(lp)
         self._load(lp, variables)
