@@ -221,10 +221,10 @@ def run_bench(size: str = "small", *, integer: bool = False, seed: int = SEED,
     measure against HiGHS; `integer` solves what `plan` solves (whole servers and GPUs), where
     HiGHS's branch and bound dominates.
     `repeats` runs (default REPEATS[size]) of ours and of HiGHS alone, taken in turn, each
-    keep the fastest, as timeit does: the first run in a process also pays one-off warm-up costs (pandas and
-    numpy code paths, name caches), reported apart as `first_total_seconds`. `time_limit`
-    (seconds) bounds each solve, ours and HiGHS alone (integer large runs long); a stop
-    without a plan reports npv None."""
+    keep the fastest, as timeit does: the first run in a process also pays one-off warm-up
+    costs (pandas and numpy code paths, name caches), reported apart as `first_total_seconds`.
+    `time_limit` (seconds) bounds each solve, ours and HiGHS alone (integer large runs long);
+    a stop without a plan reports npv None."""
     from planner.errors import InputError
 
     if size not in SIZES:

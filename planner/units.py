@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 BYTES_PER_GB = 1e9
 BYTES_PER_TB = 1e12
 FLOPS_PER_TFLOPS = 1e12
@@ -26,12 +28,14 @@ BYTES_PER_VALUE = {
 CHANNELS = ("api", "on_demand", "reserved", "spot", "purchase")
 
 
+@cache  # a plan converts the same few dozen month labels thousands of times
 def month_index(month: str) -> int:
     """Months since year 0 for a 'YYYY-MM' string (so differences are month counts)."""
     year, mon = month.split("-")
     return int(year) * 12 + int(mon) - 1
 
 
+@cache
 def month_name(index: int) -> str:
     """Inverse of month_index."""
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
