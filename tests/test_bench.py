@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from planner import model as lp
+from planner import solve as solve_module
 from planner.bench import SIZES, write_scenario
 from planner.inputs import build_inputs
 from planner.loading import load
@@ -97,3 +98,34 @@ def test_pruning_never_changes_the_optimum(tmp_path, seed, relax, months):
     assert full_model.dominated_gpus == {}
     # Late 3-year contracts pay past the horizon for the periods a 1-year one covers: pruned.
     assert pruned_model.variables < full_model.variables
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_dive_gives_a_whole_feasible_plan_and_never_changes_the_optimum(tmp_path, seed,
+                                                                           monkeypatch):
+    # The incumbent dive (planner/solve.py) on random small integer scenarios: its plan has whole
+    # servers and whole-GPU binaries, meets every row, costs no less than the optimum, and the
+    # solve started from it reaches the same optimum as HiGHS alone.
+    inputs = build_inputs(load(write_scenario("small", tmp_path, seed=seed), sets=["months=12"]))
+    built = lp.build(inputs, relax=False)
+    problem = built.problem
+    engine = solve_module._InterruptibleHiGHS(msg=False)
+    variables = problem.variables()
+    engine.createAndConfigureSolver(problem)
+    engine._load(problem, variables)
+    highs = problem.solverModel
+    bounds_before = (list(highs.getLp().col_lower_), list(highs.getLp().col_upper_))
+    start = solve_module._dive(highs)
+    assert start is not None
+    assert (list(highs.getLp().col_lower_), list(highs.getLp().col_upper_)) == bounds_before
+    for var, value in zip(variables, start, strict=True):
+        var.varValue = value
+    assert any(v.cat == "Integer" for v in variables)
+    assert problem.valid(eps=1e-6)  # bounds, rows and integrality
+    dive_cost = lp.objective_value(built)
+
+    with_dive, _ = _optimum(inputs, prune=True, relax=False)
+    monkeypatch.setattr(solve_module, "DIVE", False)
+    without, _ = _optimum(inputs, prune=True, relax=False)
+    assert with_dive == pytest.approx(without, rel=1e-7)
+    assert dive_cost >= with_dive * (1 - 1e-9)
