@@ -235,38 +235,44 @@ def _dive(highs, budget_s: float | None = None):
     server rounded away; rounding up instead buys a server in every month the LP buys a
     sliver (6x the optimum on one bench). HiGHS's own heuristics find such a plan late where
     one GPU pool filled with slivers of many workloads is the whole gap. None when an LP turns
-    infeasible or `budget_s` runs out. Bounds and integrality are restored before returning."""
+    infeasible or `budget_s` runs out. The dive works on a copy of the problem, dropped before
+    returning: `highs` is left as it was, and the dive's simplex memory (a gigabyte on the
+    large bench) is freed before branch and bound allocates its own."""
     import highspy
     import numpy as np
 
     began = time.perf_counter()
     model = highs.getLp()
-    lower, upper = np.array(model.col_lower_), np.array(model.col_upper_)
+    with highs_banner_off_stdout():
+        diver = highspy.Highs()
+    diver.passOptions(highs.getOptions())
     kinds = np.array([int(k) for k in model.integrality_], dtype=np.int32)
-    integers = np.flatnonzero(kinds == int(highspy.HighsVarType.kInteger)).astype(np.int32)
+    integers = np.flatnonzero(kinds == int(highspy.HighsVarType.kInteger))
+    lower, upper = np.array(model.col_lower_), np.array(model.col_upper_)
     binary = (lower[integers] == 0) & (upper[integers] == 1)
     unfixed = set(integers[binary].tolist())
     general = integers[~binary]
+    model.integrality_ = []  # the LP relaxation
+    diver.passModel(model)
+    del model
 
     def resolve() -> bool:
         if budget_s is not None:
             left_s = budget_s - (time.perf_counter() - began)
             if left_s <= 0:
                 return False
-            highs.setOptionValue("time_limit", left_s)
-        highs.run()
-        return highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
+            diver.setOptionValue("time_limit", left_s)
+        diver.run()
+        return diver.getModelStatus() == highspy.HighsModelStatus.kOptimal
 
     def fix(columns: list | np.ndarray, values: list | np.ndarray) -> None:
-        highs.changeColsBounds(len(columns), np.asarray(columns, dtype=np.int32),
+        diver.changeColsBounds(len(columns), np.asarray(columns, dtype=np.int32),
                                np.asarray(values, dtype=np.float64),
                                np.asarray(values, dtype=np.float64))
 
-    highs.changeColsIntegrality(len(integers), integers,
-                                np.full(len(integers), highspy.HighsVarType.kContinuous))
     found = resolve()
     while found and unfixed:
-        value = highs.getSolution().col_value
+        value = diver.getSolution().col_value
         ones = [j for j in unfixed if value[j] >= 0.5]
         zeros = [j for j in unfixed if value[j] <= 0.1]
         if not ones and not zeros:
@@ -275,12 +281,9 @@ def _dive(highs, budget_s: float | None = None):
         fix(ones + zeros, [1.0] * len(ones) + [0.0] * len(zeros))
         found = resolve()
     if found and len(general):
-        fix(general, np.round(np.asarray(highs.getSolution().col_value)[general]))
+        fix(general, np.round(np.asarray(diver.getSolution().col_value)[general]))
         found = resolve()
-    start = np.asarray(highs.getSolution().col_value) if found else None
-    highs.changeColsBounds(len(lower), np.arange(len(lower), dtype=np.int32), lower, upper)
-    highs.changeColsIntegrality(len(kinds), np.arange(len(kinds), dtype=np.int32), kinds)
-    return start
+    return np.asarray(diver.getSolution().col_value) if found else None
 
 
 @contextlib.contextmanager

@@ -114,10 +114,15 @@ def test_the_dive_gives_a_whole_feasible_plan_and_never_changes_the_optimum(tmp_
     engine.createAndConfigureSolver(problem)
     engine._load(problem, variables)
     highs = problem.solverModel
-    bounds_before = (list(highs.getLp().col_lower_), list(highs.getLp().col_upper_))
+
+    def bounds_and_kinds():  # the dive must leave the problem HiGHS then solves as it was
+        model = highs.getLp()
+        return list(model.col_lower_), list(model.col_upper_), list(model.integrality_)
+
+    before = bounds_and_kinds()
     start = solve_module._dive(highs)
     assert start is not None
-    assert (list(highs.getLp().col_lower_), list(highs.getLp().col_upper_)) == bounds_before
+    assert bounds_and_kinds() == before
     for var, value in zip(variables, start, strict=True):
         var.varValue = value
     assert any(v.cat == "Integer" for v in variables)
