@@ -108,6 +108,7 @@ class _InterruptibleHiGHS(pulp.HiGHS):
     interrupt at once and cancels the solve. Then KeyboardInterrupt goes on (exit 130)."""
 
     is_mip = False  # whether the last problem loaded had integer columns
+    cost = None  # objective coefficients of the last problem loaded, HiGHS's column order
 
     def actualSolve(self, lp: pulp.LpProblem) -> int:
         """PuLP's HiGHS path with the variable list built once: `lp.variables()` walks every
@@ -137,6 +138,7 @@ class _InterruptibleHiGHS(pulp.HiGHS):
             var.index = i
         objective = lp.objective
         cost = np.array([sense * objective.get(v, 0.0) for v in variables], dtype=np.float64)
+        self.cost = cost  # HiGHS's objective is cost @ x: no constant is passed
         lower = np.array([-inf if v.lowBound is None else v.lowBound for v in variables],
                          dtype=np.float64)
         upper = np.array([inf if v.upBound is None else v.upBound for v in variables],
@@ -193,11 +195,20 @@ class _InterruptibleHiGHS(pulp.HiGHS):
         return found
 
     def callSolver(self, lp: pulp.LpProblem) -> None:
+        highs = lp.solverModel
+        began = time.perf_counter()
+        started = self.is_mip and DIVE and _start_from_dive(highs, self.timeLimit)
+        self._run(highs)
+        if started and _start_returned_for_incumbent(highs, self.cost):
+            highs.clearSolver()  # drops the start too
+            if self.timeLimit:
+                left_s = self.timeLimit - (time.perf_counter() - began)
+                highs.setOptionValue("time_limit", max(left_s, 1e-3))
+            self._run(highs)
+
+    def _run(self, highs) -> None:
         import highspy
 
-        highs = lp.solverModel
-        if self.is_mip and DIVE:
-            _start_from_dive(highs, self.timeLimit)
         if threading.current_thread() is not threading.main_thread():
             highs.run()  # signals reach the main thread only
             return
@@ -211,9 +222,10 @@ class _InterruptibleHiGHS(pulp.HiGHS):
             raise KeyboardInterrupt
 
 
-def _start_from_dive(highs, time_limit: float | None) -> None:
+def _start_from_dive(highs, time_limit: float | None) -> bool:
     """Hand HiGHS the dive's whole-number plan (if it finds one) as the incumbent to start
-    branch and bound from, and take the dive's time off the limit of the solve that follows."""
+    branch and bound from, and take the dive's time off the limit of the solve that follows.
+    Whether a plan was handed over."""
     import highspy
 
     began = time.perf_counter()
@@ -226,6 +238,21 @@ def _start_from_dive(highs, time_limit: float | None) -> None:
         solution.col_value = start.tolist()
         solution.value_valid = True
         highs.setSolution(solution)
+    return start is not None
+
+
+def _start_returned_for_incumbent(highs, cost) -> bool:
+    """Whether HiGHS handed back a plan dearer than the objective it reports. highspy 1.16
+    (not 1.15) does so when its best plan is the start as presolve maps it, cheaper there
+    than the start itself (a needless purchase the reductions drop): it reports that plan's
+    objective but returns the start (docs/bench.md, "The incumbent dive")."""
+    import numpy as np
+
+    reported = highs.getInfo().objective_function_value
+    if not abs(reported) < float("inf"):
+        return False
+    returned = float(cost @ np.asarray(highs.getSolution().col_value))
+    return returned > reported + 1e-7 * max(1.0, abs(reported))
 
 
 def _dive(highs, budget_s: float | None = None):

@@ -134,3 +134,23 @@ def test_the_dive_gives_a_whole_feasible_plan_and_never_changes_the_optimum(tmp_
     without, _ = _optimum(inputs, prune=True, relax=False)
     assert with_dive == pytest.approx(without, rel=1e-7)
     assert dive_cost >= with_dive * (1 - 1e-9)
+
+
+def test_a_start_that_presolve_improves_is_not_returned_for_the_optimum(monkeypatch):
+    # One workload, 182 Mtok a month for 6 months, API at 3 $/Mtok (3,276 $) or one GPU
+    # (1 Mtok/GPU-hour) bought for 500 $: 62.5 $ of depreciation (4 years, residual 437.5),
+    # 0.5 $ x 730 h x 6 months of opex and a 1,000 $ site: 3,252.5 $. The dive buys two GPUs
+    # (month 0 and 1 at 0.5 each in the LP), which presolve drops; highspy 1.16 reports the
+    # 3,252.5 plan but returned the dive's 5,129.58 one until solve checked it.
+    from test_plan import tiny
+
+    from planner.plan import plan_inputs
+
+    inputs = tiny(6, mtok_per_month=182.0, api_price=3.0, purchase={"price": 500.0, "lead": 0},
+                  opex_per_gpu_hour=0.5, site_setup=1000.0)
+    checked = []
+    real_check = solve_module._start_returned_for_incumbent
+    monkeypatch.setattr(solve_module, "_start_returned_for_incumbent",
+                        lambda *args: checked.append(real_check(*args)) or checked[-1])
+    assert plan_inputs(inputs, mip_gap=0.0).npv == pytest.approx(3252.5, rel=1e-9)
+    assert checked  # the dive's start was handed in and the returned plan checked
