@@ -109,6 +109,7 @@ class _InterruptibleHiGHS(pulp.HiGHS):
 
     is_mip = False  # whether the last problem loaded had integer columns
     cost = None  # objective coefficients of the last problem loaded, HiGHS's column order
+    earlier_bound = -float("inf")  # dual bound of a solve run again (callSolver)
 
     def actualSolve(self, lp: pulp.LpProblem) -> int:
         """PuLP's HiGHS path with the variable list built once: `lp.variables()` walks every
@@ -197,13 +198,17 @@ class _InterruptibleHiGHS(pulp.HiGHS):
     def callSolver(self, lp: pulp.LpProblem) -> None:
         highs = lp.solverModel
         began = time.perf_counter()
-        started = self.is_mip and DIVE and _start_from_dive(highs, self.timeLimit)
+        start = _start_from_dive(highs, self.timeLimit) if self.is_mip and DIVE else None
         self._run(highs)
-        if started and _start_returned_for_incumbent(highs, self.cost):
+        if start is not None and _start_returned_for_incumbent(highs, self.cost):
+            # Solve again from the start with presolve off, where the start is its own image.
+            self.earlier_bound = highs.getInfo().mip_dual_bound  # still a bound: same problem
             highs.clearSolver()  # drops the start too
+            highs.setOptionValue("presolve", "off")
             if self.timeLimit:
                 left_s = self.timeLimit - (time.perf_counter() - began)
                 highs.setOptionValue("time_limit", max(left_s, 1e-3))
+            _hand_start(highs, start)
             self._run(highs)
 
     def _run(self, highs) -> None:
@@ -222,30 +227,36 @@ class _InterruptibleHiGHS(pulp.HiGHS):
             raise KeyboardInterrupt
 
 
-def _start_from_dive(highs, time_limit: float | None) -> bool:
+def _start_from_dive(highs, time_limit: float | None):
     """Hand HiGHS the dive's whole-number plan (if it finds one) as the incumbent to start
     branch and bound from, and take the dive's time off the limit of the solve that follows.
-    Whether a plan was handed over."""
-    import highspy
-
+    The plan handed over, or None."""
     began = time.perf_counter()
     start = _dive(highs, DIVE_TIME_SHARE * time_limit if time_limit else None)
     _return_freed_memory()
     if time_limit:
         highs.setOptionValue("time_limit", max(time_limit - (time.perf_counter() - began), 1e-3))
     if start is not None:
-        solution = highspy.HighsSolution()
-        solution.col_value = start.tolist()
-        solution.value_valid = True
-        highs.setSolution(solution)
-    return start is not None
+        _hand_start(highs, start)
+    return start
+
+
+def _hand_start(highs, start) -> None:
+    import highspy
+
+    solution = highspy.HighsSolution()
+    solution.col_value = start.tolist()
+    solution.value_valid = True
+    highs.setSolution(solution)
 
 
 def _start_returned_for_incumbent(highs, cost) -> bool:
     """Whether HiGHS handed back a plan dearer than the objective it reports. highspy 1.16
     (not 1.15) does so when its best plan is the start as presolve maps it, cheaper there
     than the start itself (a needless purchase the reductions drop): it reports that plan's
-    objective but returns the start (docs/bench.md, "The incumbent dive")."""
+    objective but returns the start, at a time limit too (docs/bench.md, "The incumbent
+    dive"). With presolve off the start is its own image: solving again so returns a plan
+    that costs what HiGHS reports, the start itself at worst."""
     import numpy as np
 
     reported = highs.getInfo().objective_function_value
@@ -431,8 +442,12 @@ def _gap(problem: pulp.LpProblem, engine: pulp.LpSolver, status: Status) -> floa
     if isinstance(engine, _InterruptibleHiGHS):
         if not engine.is_mip:
             return 0.0
-        gap = problem.solverModel.getInfo().mip_gap
-        return float(gap) if gap < 1e30 else None
+        info = problem.solverModel.getInfo()
+        bound = max(info.mip_dual_bound, engine.earlier_bound)
+        objective = info.objective_function_value
+        if not abs(bound) < float("inf") or objective == 0:
+            return None
+        return max(objective - bound, 0.0) / abs(objective)  # HiGHS's mip_gap
     # CBC through its command line does not report the gap it reached.
     return None if problem.isMIP() else 0.0
 
