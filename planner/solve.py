@@ -443,11 +443,12 @@ def _gap(problem: pulp.LpProblem, engine: pulp.LpSolver, status: Status) -> floa
         if not engine.is_mip:
             return 0.0
         info = problem.solverModel.getInfo()
-        bound = max(info.mip_dual_bound, engine.earlier_bound)
         objective = info.objective_function_value
-        if not abs(bound) < float("inf") or objective == 0:
-            return None
-        return max(objective - bound, 0.0) / abs(objective)  # HiGHS's mip_gap
+        shortfall = max(objective - max(info.mip_dual_bound, engine.earlier_bound), 0.0)
+        if shortfall == 0:
+            return 0.0
+        # HiGHS's mip_gap, with the bound of a first solve when it solved twice (callSolver)
+        return shortfall / abs(objective) if objective and shortfall < float("inf") else None
     # CBC through its command line does not report the gap it reached.
     return None if problem.isMIP() else 0.0
 
