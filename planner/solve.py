@@ -196,12 +196,16 @@ class _InterruptibleHiGHS(pulp.HiGHS):
         return found
 
     def callSolver(self, lp: pulp.LpProblem) -> None:
+        import highspy
+
         highs = lp.solverModel
         began = time.perf_counter()
         start = _start_from_dive(highs, self.timeLimit) if self.is_mip and DIVE else None
         self._run(highs)
-        if start is not None and _start_returned_for_incumbent(highs, self.cost):
+        stopped = highs.getModelStatus() == highspy.HighsModelStatus.kTimeLimit
+        if start is not None and not stopped and _start_returned_for_incumbent(highs, self.cost):
             # Solve again from the start with presolve off, where the start is its own image.
+            # At a time limit the start stands: _gap measures the plan returned.
             self.earlier_bound = highs.getInfo().mip_dual_bound  # still a bound: same problem
             highs.clearSolver()  # drops the start too
             highs.setOptionValue("presolve", "off")
@@ -256,7 +260,7 @@ def _start_returned_for_incumbent(highs, cost) -> bool:
     than the start itself (a needless purchase the reductions drop): it reports that plan's
     objective but returns the start, at a time limit too (docs/bench.md, "The incumbent
     dive"). With presolve off the start is its own image: solving again so returns a plan
-    that costs what HiGHS reports, the start itself at worst."""
+    that costs what HiGHS reports."""
     import numpy as np
 
     reported = highs.getInfo().objective_function_value
@@ -442,12 +446,16 @@ def _gap(problem: pulp.LpProblem, engine: pulp.LpSolver, status: Status) -> floa
     if isinstance(engine, _InterruptibleHiGHS):
         if not engine.is_mip:
             return 0.0
-        info = problem.solverModel.getInfo()
-        objective = info.objective_function_value
-        shortfall = max(objective - max(info.mip_dual_bound, engine.earlier_bound), 0.0)
+        import numpy as np
+
+        highs = problem.solverModel
+        # HiGHS's mip_gap, of the plan returned (not always the one HiGHS reports, callSolver)
+        # and with the bound of a first solve when it solved twice
+        objective = float(engine.cost @ np.asarray(highs.getSolution().col_value))
+        bound = max(highs.getInfo().mip_dual_bound, engine.earlier_bound)
+        shortfall = max(objective - bound, 0.0)
         if shortfall == 0:
             return 0.0
-        # HiGHS's mip_gap, with the bound of a first solve when it solved twice (callSolver)
         return shortfall / abs(objective) if objective and shortfall < float("inf") else None
     # CBC through its command line does not report the gap it reached.
     return None if problem.isMIP() else 0.0
