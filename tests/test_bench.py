@@ -154,3 +154,25 @@ def test_a_start_that_presolve_improves_is_not_returned_for_the_optimum(monkeypa
                         lambda *args: checked.append(real_check(*args)) or checked[-1])
     assert plan_inputs(inputs, mip_gap=0.0).npv == pytest.approx(3252.5, rel=1e-9)
     assert checked  # the dive's start was handed in and the returned plan checked
+
+
+def test_the_gap_is_measured_on_the_plan_returned_against_the_best_bound():
+    # highspy 1.16 may report a cheaper objective (100) than the plan it returns (2 x 55 = 110):
+    # the gap is the returned plan's, against the better of the two solves' bounds.
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    info = SimpleNamespace(objective_function_value=100.0, mip_dual_bound=99.0)
+    highs = SimpleNamespace(getInfo=lambda: info,
+                            getSolution=lambda: SimpleNamespace(col_value=[2.0, 0.0]))
+    problem = SimpleNamespace(solverModel=highs)
+    engine = solve_module._InterruptibleHiGHS(msg=False)
+    engine.is_mip, engine.cost = True, np.array([55.0, 7.0])
+    assert solve_module._gap(problem, engine, solve_module.Status.TIME_LIMIT) == \
+        pytest.approx(11 / 110)
+    engine.earlier_bound = 104.5  # a first solve's bound, kept when HiGHS solved twice
+    assert solve_module._gap(problem, engine, solve_module.Status.TIME_LIMIT) == \
+        pytest.approx(5.5 / 110)
+    info.mip_dual_bound = 110.0
+    assert solve_module._gap(problem, engine, solve_module.Status.OPTIMAL) == 0.0
