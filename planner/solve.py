@@ -261,13 +261,18 @@ def _start_returned_for_incumbent(highs, cost) -> bool:
     objective but returns the start, at a time limit too (docs/bench.md, "The incumbent
     dive"). With presolve off the start is its own image: solving again so returns a plan
     that costs what HiGHS reports."""
-    import numpy as np
-
     reported = highs.getInfo().objective_function_value
     if not abs(reported) < float("inf"):
         return False
-    returned = float(cost @ np.asarray(highs.getSolution().col_value))
+    returned = _returned_cost(highs, cost)
     return returned > reported + 1e-7 * max(1.0, abs(reported))
+
+
+def _returned_cost(highs, cost) -> float:
+    """The objective of the plan HiGHS returns (HiGHS's sense and scale, no constant)."""
+    import numpy as np
+
+    return float(cost @ np.asarray(highs.getSolution().col_value))
 
 
 def _dive(highs, budget_s: float | None = None):
@@ -446,12 +451,10 @@ def _gap(problem: pulp.LpProblem, engine: pulp.LpSolver, status: Status) -> floa
     if isinstance(engine, _InterruptibleHiGHS):
         if not engine.is_mip:
             return 0.0
-        import numpy as np
-
         highs = problem.solverModel
         # HiGHS's mip_gap, of the plan returned (not always the one HiGHS reports, callSolver)
         # and with the bound of a first solve when it solved twice
-        objective = float(engine.cost @ np.asarray(highs.getSolution().col_value))
+        objective = _returned_cost(highs, engine.cost)
         bound = max(highs.getInfo().mip_dual_bound, engine.earlier_bound)
         shortfall = max(objective - bound, 0.0)
         if shortfall == 0:
