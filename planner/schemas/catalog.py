@@ -97,7 +97,13 @@ class Offer(Sourced):
     term_months: PositiveInt | None = Field(default=None, le=120)
     availability: PositiveFraction | None = None
     lead_time_months: NonNegativeInt | None = Field(default=None, le=60)
-    unit_gpus: PositiveInt | None = Field(default=None, le=1024)
+    unit_gpus: PositiveInt | None = Field(
+        default=None, le=1024,
+        description="GPUs one unit sells (8 for a server or a whole-node contract); default 1")
+    billing: Literal["hour", "month"] | None = Field(
+        default=None,
+        description="Rentals: 'hour' may follow the daily profile, 'month' holds the GPUs all "
+        "month; default hour for on_demand and spot, month for reserved")
     available_from: Month | None = None
     provider: str | None = None
     region: str | None = None
@@ -125,10 +131,12 @@ class Offer(Sourced):
             raise ValueError("a spot offer needs availability (fraction of hours it is there)")
         if self.channel != "spot" and self.availability is not None:
             raise ValueError("availability is only for spot offers")
-        if self.channel != "purchase" and (
-            self.lead_time_months is not None or self.unit_gpus is not None
-        ):
-            raise ValueError("lead_time_months and unit_gpus are only for purchase offers")
+        if self.channel != "purchase" and self.lead_time_months is not None:
+            raise ValueError("lead_time_months is only for purchase offers")
+        if self.channel == "purchase" and self.billing is not None:
+            raise ValueError("billing is only for rental offers (reserved, on_demand, spot)")
+        if self.channel == "reserved" and self.billing == "hour":
+            raise ValueError("a reserved offer is billed by the month (billing: month)")
         return self
 
 

@@ -71,6 +71,13 @@ class Workload(Strict):
     precision: Literal["fp16", "bf16", "fp8", "int8", "int4", "fp4"] | None = Field(
         default=None, description="Weight precision for self-hosting; default: best that fits"
     )
+    kv_precision: Literal["fp16", "bf16", "fp8", "int8", "int4", "fp4"] | None = Field(
+        default=None, description="KV-cache precision; default as the roofline's rule "
+        "(docs/roofline.md)")
+    min_replicas: NonNegativeInt = Field(
+        default=0, le=1024,
+        description="Self-hosted replicas kept whenever the workload is self-hosted (2 survives "
+        "a node loss); 0 = as many as demand needs")
 
     @model_validator(mode="after")
     def _shape(self) -> Workload:
@@ -160,6 +167,8 @@ class Scenario(Strict):
     catalog: str | None = Field(default=None, description="Catalog folder, relative to the file")
     finance: dict[str, Any] = Field(default_factory=dict, description="Overrides of finance.yaml")
     offers: list[str] | None = None
+    providers: list[str] | None = Field(
+        default=None, description="Offer providers allowed (default all)")
     apis: list[str] | None = None
     workloads: dict[str, Workload] = Field(min_length=1)
     limits: Limits = Field(default_factory=Limits)
