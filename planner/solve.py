@@ -109,7 +109,7 @@ class _InterruptibleHiGHS(pulp.HiGHS):
 
     is_mip = False  # whether the last problem loaded had integer columns
     cost = None  # objective coefficients of the last problem loaded, HiGHS's column order
-    earlier_bound = -float("inf")  # dual bound of a solve run again (callSolver)
+    earlier_bound = -float("inf")  # the dive's LP bound, or a first solve's (callSolver)
 
     def actualSolve(self, lp: pulp.LpProblem) -> int:
         """PuLP's HiGHS path with the variable list built once: `lp.variables()` walks every
@@ -200,13 +200,16 @@ class _InterruptibleHiGHS(pulp.HiGHS):
 
         highs = lp.solverModel
         began = time.perf_counter()
-        start = _start_from_dive(highs, self.timeLimit) if self.is_mip and DIVE else None
+        start = None
+        if self.is_mip and DIVE:
+            start, self.earlier_bound = _start_from_dive(highs, self.timeLimit)
         self._run(highs)
         stopped = highs.getModelStatus() == highspy.HighsModelStatus.kTimeLimit
         if start is not None and not stopped and _start_returned_for_incumbent(highs, self.cost):
             # Solve again from the start with presolve off, where the start is its own image.
             # At a time limit the start stands: _gap measures the plan returned.
-            self.earlier_bound = highs.getInfo().mip_dual_bound  # still a bound: same problem
+            self.earlier_bound = max(self.earlier_bound,  # still a bound: same problem
+                                     highs.getInfo().mip_dual_bound)
             highs.clearSolver()  # drops the start too
             highs.setOptionValue("presolve", "off")
             if self.timeLimit:
@@ -234,15 +237,16 @@ class _InterruptibleHiGHS(pulp.HiGHS):
 def _start_from_dive(highs, time_limit: float | None):
     """Hand HiGHS the dive's whole-number plan (if it finds one) as the incumbent to start
     branch and bound from, and take the dive's time off the limit of the solve that follows.
-    The plan handed over, or None."""
+    The plan handed over (or None) and the dive's LP relaxation bound (-inf if none)."""
     began = time.perf_counter()
-    start = _dive(highs, DIVE_TIME_SHARE * time_limit if time_limit else None)
+    bound = []
+    start = _dive(highs, DIVE_TIME_SHARE * time_limit if time_limit else None, bound)
     _return_freed_memory()
     if time_limit:
         highs.setOptionValue("time_limit", max(time_limit - (time.perf_counter() - began), 1e-3))
     if start is not None:
         _hand_start(highs, start)
-    return start
+    return start, bound[0] if bound else -float("inf")
 
 
 def _hand_start(highs, start) -> None:
@@ -275,7 +279,7 @@ def _returned_cost(highs, cost) -> float:
     return float(cost @ np.asarray(highs.getSolution().col_value))
 
 
-def _dive(highs, budget_s: float | None = None):
+def _dive(highs, budget_s: float | None = None, bound: list | None = None):
     """A whole-number plan for the problem loaded in `highs` (numpy column values), or None
     (docs/bench.md, "The incumbent dive"). Solve the LP relaxation; then, round after round,
     fix the binaries it holds at >= 0.5 to 1 and at <= 0.1 to 0 (the largest to 1 when none
@@ -286,7 +290,9 @@ def _dive(highs, budget_s: float | None = None):
     one GPU pool filled with slivers of many workloads is the whole gap. None when an LP turns
     infeasible or `budget_s` runs out. The dive works on a copy of the problem, dropped before
     returning: `highs` is left as it was, and the dive's simplex memory (a gigabyte on the
-    large bench) is freed before branch and bound allocates its own."""
+    large bench) is freed before branch and bound allocates its own. The LP relaxation's
+    optimum, a bound on the integer plan, is appended to `bound` when given: a time limit
+    that stops branch and bound before it has a bound still reports a gap."""
     import highspy
     import numpy as np
 
@@ -320,6 +326,8 @@ def _dive(highs, budget_s: float | None = None):
                                np.asarray(values, dtype=np.float64))
 
     found = resolve()
+    if found and bound is not None:
+        bound.append(diver.getInfo().objective_function_value)
     while found and unfixed:
         value = diver.getSolution().col_value
         ones = [j for j in unfixed if value[j] >= 0.5]
@@ -414,8 +422,11 @@ def solve(problem: pulp.LpProblem, *, solver: str = "highs", time_limit: float |
     status = _status(problem)
     if status == Status.FEASIBLE:
         status = _stopped_status(problem, solver, seconds, time_limit)
+    gap = _gap(problem, engine, status)
+    if status == Status.TIME_LIMIT and gap is not None and gap <= mip_gap:
+        status = Status.OPTIMAL  # stopped, but the plan already meets a bound (the dive's LP)
     objective = pulp.value(problem.objective) if status.has_solution else None
-    return SolveInfo(solver, status, seconds, _gap(problem, engine, status), objective,
+    return SolveInfo(solver, status, seconds, gap, objective,
                      time_limit)
 
 

@@ -251,7 +251,9 @@ def test_time_limit_without_a_solution_is_exit_4(run_cli) -> None:
 
 def test_time_limit_returns_best_plan_with_gap(run_cli) -> None:
     """36 months take HiGHS ~0.5 s to prove optimal; stopped at 0.05 s it returns its incumbent
-    with status time_limit and the gap reached (exit 0). A much faster machine may finish."""
+    with status time_limit and the gap reached (exit 0). Where the dive's plan already meets the
+    dive's LP bound (or a faster machine finishes) the status is optimal, with a gap within the
+    requested one."""
     result = run_cli("plan", MEDIUM, "--time-limit", "0.05", "--json")
     assert result.code in (0, 4), result.err
     if result.code == 0:
@@ -259,8 +261,10 @@ def test_time_limit_returns_best_plan_with_gap(run_cli) -> None:
         assert plan["status"] in ("time_limit", "optimal")
         assert plan["solver"]["time_limit"] == 0.05
         if plan["status"] == "time_limit":
-            assert 0 < plan["solver"]["mip_gap"] <= 1
-            assert plan["npv"] > 0
+            assert 0.001 < plan["solver"]["mip_gap"] <= 1
+        else:
+            assert 0 <= plan["solver"]["mip_gap"] <= 0.001
+        assert plan["npv"] > 0
 
 
 def test_negative_time_limit_is_input_error(run_cli) -> None:
