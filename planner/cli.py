@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import traceback
@@ -18,6 +17,7 @@ from typing import Any
 
 from planner import loading
 from planner.errors import InfeasibleError, InputError, PlannerError
+from planner.jsonio import json_ready
 
 
 class _Parser(argparse.ArgumentParser):
@@ -114,7 +114,7 @@ def _add_money_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def cmd_tco(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
-    from planner import economics
+    from planner.studies import unit_costs as economics
 
     loaded = loading.load_catalog(args.catalog, args.sets)
     result = economics.tco(loaded, args.gpu, currency=args.currency, capex=args.capex,
@@ -123,7 +123,7 @@ def cmd_tco(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
 
 
 def cmd_compare(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
-    from planner import economics
+    from planner.studies import unit_costs as economics
 
     loaded = loading.load_catalog(args.catalog, args.sets)
     result = economics.compare(
@@ -137,7 +137,7 @@ def cmd_compare(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
 
 
 def cmd_breakeven(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
-    from planner import economics
+    from planner.studies import unit_costs as economics
 
     loaded = loading.load(args.scenario, catalog_dir=args.catalog, sets=args.sets)
     result = economics.breakeven(loaded, currency=args.currency)
@@ -165,7 +165,7 @@ def _add_bench_command(commands: argparse._SubParsersAction) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
-    from planner.bench import format_bench, run_bench
+    from planner.studies.bench import format_bench, run_bench
 
     figures = run_bench(args.size, integer=args.integer, seed=args.seed, time_limit=args.time_limit,
                         repeats=args.repeat)
@@ -200,10 +200,10 @@ def _add_plan_command(commands: argparse._SubParsersAction) -> None:
 
 
 def cmd_plan(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
-    from planner.economics import reporting_currency
     from planner.finance import fx_rate
-    from planner.plan import plan as run_plan
-    from planner.solve import DEFAULT_MIP_GAP
+    from planner.optimize.plan import plan as run_plan
+    from planner.optimize.solve import DEFAULT_MIP_GAP
+    from planner.studies.unit_costs import reporting_currency
 
     if args.mip_gap is not None and not 0 <= args.mip_gap < 1:
         raise InputError(f"--mip-gap {args.mip_gap!r}: allowed: a fraction in [0, 1)")
@@ -225,6 +225,7 @@ def cmd_plan(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
     if currency != result.currency:
         result = result.converted(currency, fx_rate(result.currency, currency, loaded.finance))
     from planner import report
+    from planner.studies.alternatives import plan_alternatives
 
     alternatives: dict[str, Any] = {}
     skipped: dict[str, str] = {}
@@ -239,8 +240,7 @@ def cmd_plan(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
                 alt = alt.converted(currency, fx_rate(alt.currency, currency, loaded.finance))
             return alt
 
-        alternatives, skipped = report.plan_alternatives(plan_for,
-                                                         result.provenance.get("channels"))
+        alternatives, skipped = plan_alternatives(plan_for, result.provenance.get("channels"))
     text = report.render_plan_summary(result, alternatives, loaded)
     if args.out:
         report.write_plan_result_report(args.out, result, alternatives=alternatives,
@@ -255,7 +255,7 @@ def _diagnosis(args: argparse.Namespace, loaded: loading.Loaded, exc: Infeasible
                ) -> tuple[dict[str, Any], str, int]:
     """plan --diagnose on an infeasible plan: the unmet demand, as JSON and a table (exit 3)."""
     from planner.inputs import build_inputs
-    from planner.plan import unmet_demand
+    from planner.optimize.plan import unmet_demand
 
     unmet = unmet_demand(build_inputs(loaded, args.channels, check=False), solver=args.solver)
     result = {"ok": False, "status": "infeasible", "error": str(exc), "unmet": unmet}
@@ -304,7 +304,7 @@ def _add_stress_command(commands: argparse._SubParsersAction) -> None:
 
 
 def cmd_stress(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
-    from planner import stress
+    from planner.studies import stress
 
     if args.out and Path(args.out).exists() and not args.force:
         raise InputError(f"--out {args.out}: already exists; allowed: a new folder, or pass "
@@ -321,7 +321,9 @@ def cmd_stress(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
                            options=options)
     text = stress.render(result)
     if args.out:
-        stress.write(result, args.out, force=args.force)
+        from planner.report.stress import write_stress_result
+
+        write_stress_result(result, args.out, force=args.force)
         text += f"\n\nWrote report.html, stress.json and the tables (.csv) into {args.out}"
     return result, text, 0
 
@@ -382,23 +384,6 @@ def cmd_throughput(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
 
 
 # --------------------------------------------------------------------------- output
-
-
-def json_ready(value: Any) -> Any:
-    """Make a result JSON-safe: NaN/inf become null, tuples lists, numpy scalars floats."""
-    if isinstance(value, dict):
-        return {str(k): json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_ready(v) for v in value]
-    if isinstance(value, bool) or value is None or isinstance(value, str | int):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if hasattr(value, "item"):  # numpy scalar
-        return json_ready(value.item())
-    if isinstance(value, Path):
-        return str(value)
-    return str(value)
 
 
 def main(argv: list[str] | None = None) -> int:

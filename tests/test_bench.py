@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from planner import model as lp
-from planner import solve as solve_module
-from planner.bench import SIZES, write_scenario
 from planner.inputs import build_inputs
 from planner.loading import load
-from planner.solve import solve
+from planner.optimize import build as lp
+from planner.optimize import solve as solve_module
+from planner.optimize.solve import solve
+from planner.studies.bench import SIZES, write_scenario
 
 KEYS = {"workloads", "gpus", "apis", "months", "slices", "variables", "constraints",
         "build_seconds", "solve_seconds", "total_seconds", "highs_only_seconds", "max_rss_mb",
@@ -144,7 +144,7 @@ def test_a_start_that_presolve_improves_is_not_returned_for_the_optimum(monkeypa
     # 3,252.5 plan but returned the dive's 5,129.58 one until solve checked it.
     from test_plan import tiny
 
-    from planner.plan import plan_inputs
+    from planner.optimize.plan import optimize
 
     inputs = tiny(6, mtok_per_month=182.0, api_price=3.0, purchase={"price": 500.0, "lead": 0},
                   opex_per_gpu_hour=0.5, site_setup=1000.0)
@@ -152,7 +152,7 @@ def test_a_start_that_presolve_improves_is_not_returned_for_the_optimum(monkeypa
     real_check = solve_module._start_returned_for_incumbent
     monkeypatch.setattr(solve_module, "_start_returned_for_incumbent",
                         lambda *args: checked.append(real_check(*args)) or checked[-1])
-    assert plan_inputs(inputs, mip_gap=0.0).npv == pytest.approx(3252.5, rel=1e-9)
+    assert optimize(inputs, mip_gap=0.0).npv == pytest.approx(3252.5, rel=1e-9)
     assert checked  # the dive's start was handed in and the returned plan checked
 
 

@@ -17,7 +17,7 @@ from conftest import ROOT
 
 from planner.errors import InfeasibleError
 from planner.inputs import Limits, PlanInputs
-from planner.plan import plan_inputs
+from planner.optimize.plan import optimize
 
 REL = 1e-6
 
@@ -75,7 +75,7 @@ def tiny(months: int = 12, *, rate: float = 0.0, mtok_per_month: float = 730.0,
 
 
 def solve(inputs: PlanInputs, **kwargs):
-    return plan_inputs(inputs, mip_gap=0.0, **kwargs)
+    return optimize(inputs, mip_gap=0.0, **kwargs)
 
 
 # --------------------------------------------------------------------------- on paper

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from planner.plan import plan_inputs
+from planner.optimize.plan import optimize
 from planner.units import CHANNELS
 from tests.test_plan import tiny
 
@@ -34,7 +34,7 @@ def scenarios(draw):
 
 
 def npv(inputs, channels=CHANNELS) -> float:
-    return plan_inputs(inputs.restrict(channels), mip_gap=0.0).npv
+    return optimize(inputs.restrict(channels), mip_gap=0.0).npv
 
 
 def close_or_below(a: float, b: float) -> bool:
@@ -63,7 +63,7 @@ def test_one_channel_costs_at_least_the_optimum(inputs, channel):
 
 
 def test_restricted_plan_reports_only_its_channel():
-    result = plan_inputs(tiny(6, api_price=1.0, on_demand=0.5).restrict(("api",)))
+    result = optimize(tiny(6, api_price=1.0, on_demand=0.5).restrict(("api",)))
     # 730 Mtok x 1.00 x 6 months, no discounting.
     assert result.total_cost == pytest.approx(4380.0)
     assert result.mix()["api"] == pytest.approx(1.0)

@@ -309,7 +309,7 @@ def test_diagnose_on_a_feasible_plan_is_the_plan(run_cli) -> None:
 
 def test_ctrl_c_during_plan_exits_130(run_cli, monkeypatch) -> None:
     """Ctrl-C while the solver runs: exit 130, one line, no traceback, no --out folder."""
-    plan_module = importlib.import_module("planner.plan")  # planner.plan is also a function
+    plan_module = importlib.import_module("planner.optimize.plan")
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -343,7 +343,7 @@ class _Terminal(io.StringIO):
 def test_a_long_solve_shows_elapsed_seconds_on_a_terminal_only(monkeypatch) -> None:
     import time
 
-    from planner.solve import _elapsed_on_terminal
+    from planner.optimize.solve import _elapsed_on_terminal
 
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -77,12 +78,12 @@ def alternatives() -> dict[str, report.PlanView]:
 def test_breakeven_month_is_where_the_plan_stays_cheaper():
     plan = pd.Series([100.0, 110.0, 120.0, 130.0], index=MONTHS[:4])
     # API only: 30 a month. Plan 100, 110, 120, 130 vs 30, 60, 90, 120: never below.
-    assert report.breakeven_month(plan, pd.Series([30.0, 60, 90, 120], MONTHS[:4])) is None
+    assert report.crossover_month(plan, pd.Series([30.0, 60, 90, 120], MONTHS[:4])) is None
     # 40 a month: 40, 80, 120, 160 -> the plan is below only in the last month (130 < 160).
-    assert report.breakeven_month(plan, pd.Series([40.0, 80, 120, 160], MONTHS[:4])) == MONTHS[3]
+    assert report.crossover_month(plan, pd.Series([40.0, 80, 120, 160], MONTHS[:4])) == MONTHS[3]
     # Below at month 1, above at 2, below from 3 on: "for good" means from 3.
     alt = pd.Series([90.0, 120, 110, 140], MONTHS[:4])
-    assert report.breakeven_month(plan, alt) == MONTHS[3]
+    assert report.crossover_month(plan, alt) == MONTHS[3]
 
 
 def test_yearly_table_has_currency_suffixed_columns_and_a_total_row():
@@ -113,10 +114,14 @@ def test_charts_are_png():
         assert png.startswith(PNG_MAGIC) and len(png) > 2000
 
 
-def test_matplotlib_pyplot_is_not_used():
-    # The report must not switch a notebook's backend: it draws on Figure + Agg canvas only.
-    assert "matplotlib.pyplot" not in report.__dict__.values()
-    assert "pulp" not in sys.modules or "pulp" not in report.__dict__
+def test_the_report_imports_neither_pyplot_nor_pulp():
+    # The report must not switch a notebook's backend (it draws on Figure + Agg canvas only) and
+    # reads results only. Checked in a fresh process, where nothing else imported them first.
+    code = ("import sys, planner.report, planner.results; "
+            "print('matplotlib.pyplot' in sys.modules, 'pulp' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.split() == ["False", "False"]
 
 
 # --------------------------------------------------------------------------- HTML
@@ -208,7 +213,7 @@ def test_a_failure_mid_write_leaves_nothing(tmp_path, monkeypatch):
         raise RuntimeError("disk on fire")
 
     # report.html is written last: every PNG and CSV is already in the temporary folder.
-    monkeypatch.setattr(report, "render_html", broken)
+    monkeypatch.setattr(report.html, "render_html", broken)
     with pytest.raises(RuntimeError, match="disk on fire"):
         report.write_plan_report(tmp_path / "new", make_view(), alternatives())
     # With --force over an old report, the old one survives intact.
@@ -271,7 +276,7 @@ LIGHT = Path(__file__).resolve().parent.parent / "scenarios" / "seed001_light.ya
 def light():
     """seed001_light planned with all channels and API only (rent only is slower, left out)."""
     from planner import loading
-    from planner.plan import plan
+    from planner.optimize.plan import plan
 
     loaded = loading.load(LIGHT, sets=["workloads.kb_chat.description=FAQ <script>x</script>"])
     return loaded, plan(loaded), plan(loaded, channels=["api"])

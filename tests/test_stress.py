@@ -8,7 +8,7 @@ import pytest
 
 from planner.inputs import PlanInputs
 from planner.schemas.scenario import Distribution
-from planner.stress import (
+from planner.studies.stress import (
     cvar,
     draw,
     hedge_inputs,

@@ -2,7 +2,7 @@
 
 Four parts, all built on `plan(..., fixed_commitments=...)` (first stage: purchases and reserved
 contracts; recourse: on-demand, spot, APIs) and, for the hedged plan, on the two-stage builder
-`planner.model.build_two_stage`. No PuLP here. docs/stress.md writes it out.
+`planner.optimize.two_stage`. No PuLP here. docs/stress.md writes it out.
 
 - variants: the base scenario and each named variant, solved on their own.
 - regret: each variant's commitments fixed, the rest re-optimised under every variant; regret =
@@ -33,15 +33,19 @@ import numpy as np
 import pandas as pd
 
 from planner import loading
-from planner import solve as solve_module
 from planner.errors import InfeasibleError, InputError, PlannerError, SolverError
 from planner.inputs import PlanInputs, build_inputs
-from planner.results import CATEGORIES, PlanResult, _number
+from planner.optimize import solve as solve_module
+from planner.optimize.solve import DEFAULT_MIP_GAP
+from planner.results.result import (
+    CATEGORIES,
+    COMMITMENT_COLUMNS,
+    PlanResult,
+    format_number,
+)
 from planner.schemas.scenario import Distribution, StressSettings
-from planner.solve import DEFAULT_MIP_GAP
 
 BASE = "base"
-COMMITMENT_COLUMNS = ["kind", "offer", "month", "gpus"]
 # Defaults of the scenario's `stress:` section (docs/stress.md, "Distributions").
 DEFAULT_DISTRIBUTIONS: dict[str, Distribution] = {
     "demand_multiplier": Distribution(dist="lognormal", median=1.0, sigma=0.3),
@@ -207,7 +211,7 @@ def summarize(result: PlanResult, idle_threshold: float) -> dict[str, Any]:
 def run_task(task: Task) -> dict[str, Any]:
     """Load the future, solve (commitments fixed when given); never raises for a plan that
     cannot be made: it is reported infeasible with the reason."""
-    from planner.plan import plan
+    from planner.optimize.plan import plan
 
     began = time.perf_counter()
     try:
@@ -358,10 +362,10 @@ def hedge_inputs(futures: Sequence[PlanInputs], weights: Sequence[float] | None 
     evaluated here. The hedged plan is never worse in expectation than the base commitments:
     those are a feasible first stage; if the solver stops (time limit, MIP gap) above them, the
     base commitments are kept and `kept_base` says so."""
-    from planner import model as lp
-    from planner.plan import plan_inputs
+    from planner.optimize import build as lp
+    from planner.optimize.plan import optimize
+    from planner.optimize.solve import solve
     from planner.results import compute_result
-    from planner.solve import solve
 
     n = len(futures)
     weights = [1.0 / n] * n if weights is None else [float(w) for w in weights]
@@ -371,7 +375,7 @@ def hedge_inputs(futures: Sequence[PlanInputs], weights: Sequence[float] | None 
         deterministic = []
         for inputs in futures:
             try:
-                deterministic.append(plan_inputs(inputs, relax=relax, solver=solver,
+                deterministic.append(optimize(inputs, relax=relax, solver=solver,
                                                  mip_gap=mip_gap,
                                                  fixed_commitments=base_commitments).npv)
             except (InfeasibleError, SolverError, InputError):
@@ -475,7 +479,7 @@ def stress(scenario: Path | str, *, catalog_dir: Path | str | None = None,
     began = time.perf_counter()
     loaded = loading.load(scenario, catalog_dir=catalog_dir, sets=sets)
     if options.currency is not None:
-        from planner.economics import reporting_currency
+        from planner.studies.unit_costs import reporting_currency
 
         if reporting_currency(loaded, options.currency) != loaded.currency:
             raise InputError(f"--currency {options.currency}: stress reports in the scenario's "
@@ -584,7 +588,7 @@ def stress(scenario: Path | str, *, catalog_dir: Path | str | None = None,
 
 
 def _n(value: Any) -> str:
-    return "-" if value is None else _number(float(value))
+    return "-" if value is None else format_number(float(value))
 
 
 def render(result: dict[str, Any], width: int = 100) -> str:
@@ -663,57 +667,6 @@ def render(result: dict[str, Any], width: int = 100) -> str:
                      for line in lines)
 
 
-def tables(result: dict[str, Any]) -> dict[str, pd.DataFrame]:
-    """The CSV tables of --out (money columns suffixed with the currency)."""
-    cur = result["currency"].lower()
-    rows = []
-    for v in result["variants"]:
-        base = {"variant": v["name"], f"npv_{cur}": v["npv"],
-                f"total_cost_{cur}": v["total_cost"], "status": v["status"]}
-        rows.append(base)
-    years = [{"variant": v["name"], "year": y["year"],
-              **{f"{c}_{cur}": y[c] for c in (*CATEGORIES, "total")}}
-             for v in result["variants"] for y in v["years"]]
-    out = {"variants": pd.DataFrame(rows), "variant_years": pd.DataFrame(years),
-           "variant_commitments": pd.DataFrame([{"variant": v["name"], **c}
-                                                for v in result["variants"]
-                                                for c in v["commitments"]])}
-    if result["regret"]:
-        out["regret"] = pd.DataFrame(result["regret"]).rename(columns={
-            "npv": f"npv_{cur}", "best_npv": f"best_npv_{cur}", "regret": f"regret_{cur}"})
-        out["regret_summary"] = pd.DataFrame(result["regret_summary"])
-    if result["monte_carlo"]:
-        out["monte_carlo_samples"] = pd.DataFrame(result["monte_carlo"]["samples"]).rename(
-            columns={"npv": f"npv_{cur}"})
-    h = result["hedged"]
-    if h and h.get("commitments") is not None:
-        out["hedged_commitments"] = pd.DataFrame(h.get("commitments") or [],
-                                                 columns=COMMITMENT_COLUMNS)
-        out["hedged_differences"] = pd.DataFrame(h.get("differences") or [])
-        if h.get("npvs"):
-            out["hedged_futures"] = pd.DataFrame({"future": h["future_names"],
-                                                  f"hedged_npv_{cur}": h["npvs"]})
-    return out
-
-
-def write(result: dict[str, Any], directory: Path | str, *, force: bool = False) -> Path:
-    """--out DIR: the stress report (report.html, charts) plus every table as CSV and
-    stress.json, written atomically."""
-    import json
-
-    from planner import report
-    from planner.cli import json_ready
-
-    def extra(folder: Path) -> None:
-        for name, frame in tables(result).items():
-            frame.to_csv(folder / f"{name}.csv", index=False)
-        (folder / "stress.json").write_text(json.dumps(json_ready(result), indent=2),
-                                            encoding="utf-8")
-
-    return report.write_stress_report(directory, result, scenario=result["scenario"],
-                                      currency=result["currency"], force=force, extra=extra)
-
-
 __all__ = ["DEFAULT_DISTRIBUTIONS", "StressOptions", "Future", "commitment_differences", "cvar",
            "hedge_inputs", "percentiles", "regret_rows", "render", "run_task", "sample_futures",
-           "stress", "tables", "write"]
+           "stress"]

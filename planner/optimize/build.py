@@ -1,7 +1,7 @@
 """The plan as a PuLP problem (SPEC section 8): one add_* function per constraint family.
 
 Stages (PyPSA style): `build(inputs)` creates the variables, the objective and every constraint
-family from the coefficient tables of planner.inputs; planner.solve runs the solver;
+family from the coefficient tables of planner.inputs; planner.optimize.solve runs the solver;
 `decision_values(model)` reads the solution back as tidy tables. Only this module and
 planner/solve.py import PuLP. The formulation is written out in docs/plan.md.
 

@@ -22,11 +22,11 @@ from typing import Any
 
 import yaml
 
-from planner import model as lp
 from planner.inputs import build_inputs
 from planner.loading import SHIPPED_CATALOG_DIR, load
+from planner.optimize import build as lp
+from planner.optimize.solve import highs_only_seconds, solve
 from planner.results import compute_result
-from planner.solve import DEFAULT_MIP_GAP, highs_banner_off_stdout, solve
 
 # Input dimensions of each size (issue 8); every channel is on.
 SIZES: dict[str, dict[str, int]] = {
@@ -169,30 +169,6 @@ def _max_rss_mb() -> float:
     return peak / (1024 * 1024 if sys.platform == "darwin" else 1024)
 
 
-def highs_only_seconds(model: lp.PlanModel, folder: Path, mip_gap: float = DEFAULT_MIP_GAP,
-                       time_limit: float | None = None) -> tuple[float, float | None]:
-    """The same problem written to MPS and solved by HiGHS directly (read + run), the limit
-    Python overhead is measured against. Returns (seconds, objective; None without one)."""
-    import highspy
-
-    path = folder / "bench.mps"
-    model.problem.writeMPS(str(path))
-    began = time.perf_counter()
-    with highs_banner_off_stdout():
-        highs = highspy.Highs()
-    highs.setOptionValue("output_flag", False)
-    highs.setOptionValue("mip_rel_gap", mip_gap)
-    highs.setOptionValue("random_seed", 0)
-    if time_limit is not None:
-        highs.setOptionValue("time_limit", float(time_limit))
-    highs.readModel(str(path))
-    highs.run()
-    seconds = time.perf_counter() - began
-    objective = highs.getInfo().objective_function_value
-    found = objective is not None and abs(objective) < float("inf")
-    return seconds, float(objective) if found else None
-
-
 def _timed_plan(path: Path, relax: bool, time_limit: float | None) -> dict[str, Any]:
     """One plan from file to result, timed by stage (seconds)."""
     began = time.perf_counter()
@@ -239,7 +215,7 @@ def run_bench(size: str = "small", *, integer: bool = False, seed: int = SEED,
         for _ in range(repeats):  # alternated, so a machine's drift in speed hits both alike
             runs.append(_timed_plan(path, not integer, time_limit))
             if highs_only:
-                alone.append(highs_only_seconds(runs[-1]["built"], folder,
+                alone.append(highs_only_seconds(runs[-1]["built"].problem, folder,
                                                 time_limit=time_limit))
         best = min(runs, key=lambda run: run["total_seconds"])
         built, info = best["built"], best["info"]
@@ -272,4 +248,4 @@ def format_bench(figures: dict[str, Any]) -> str:
     return "\n".join(f"{k:<{width}}  {v}" for k, v in figures.items())
 
 
-__all__ = ["SIZES", "format_bench", "highs_only_seconds", "run_bench", "write_scenario"]
+__all__ = ["SIZES", "format_bench", "run_bench", "write_scenario"]

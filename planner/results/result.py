@@ -1,8 +1,8 @@
 """The plan's result: tidy DataFrames + provenance; JSON dict, terminal text, CSV writer.
 
 Pure pandas over the coefficient tables (planner.inputs) and the decision values
-(planner.model.decision_values): every amount is recomputed from the decisions in plain floats,
-so the money reported never depends on the solver's scaling. No PuLP here.
+(planner.optimize.build.decision_values): every amount is recomputed from the decisions in
+plain floats, so the money reported never depends on the solver's scaling. No PuLP here.
 
 Money is in PlanResult.currency. Cash is undiscounted and booked at the start of its month; the
 npv discounts it (SPEC section 7) and credits the owned fleet's book value at the horizon end.
@@ -13,16 +13,19 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from planner.atomic import atomic_directory
 from planner.inputs import PlanInputs
+from planner.jsonio import json_ready
 from planner.units import HOURS_PER_MONTH, month_index
 
+# The columns that identify a first-stage commitment (stress compares plans by them).
+COMMITMENT_COLUMNS = ["kind", "offer", "month", "gpus"]
 CATEGORIES = ("capex", "opex", "reserved", "on_demand", "spot", "api")
 SERVED_CHANNELS = ("api", "purchase", "reserved", "on_demand", "spot")
 CHANNEL_WORDS = {"api": "API", "purchase": "owned GPUs", "reserved": "reserved GPUs",
@@ -124,7 +127,7 @@ class PlanResult:
                               f"{first['month']})")
             parts.append(f"{mix[channel]:.0%} {CHANNEL_WORDS[channel]}{detail}")
         total = float(self.served["mtok"].sum())
-        return (f"{_number(total)} million tokens: " + ", ".join(parts)) if parts else \
+        return (f"{format_number(total)} million tokens: " + ", ".join(parts)) if parts else \
             "no demand to serve"
 
     def render(self) -> str:
@@ -142,8 +145,8 @@ class PlanResult:
             f"Plan {prov.get('scenario', inputs.name)}{variant}{restricted}: {self.status} "
             f"({solver['name']}, {solver['seconds']:.2f} s{gap_text})",
             f"{inputs.start} .. {last} ({inputs.months} months), {self.currency}. "
-            f"NPV {_number(self.npv)}; undiscounted cash {_number(self.total_cost)}"
-            + (f"; fleet book value at the end {_number(self.residual_value)}"
+            f"NPV {format_number(self.npv)}; undiscounted cash {format_number(self.total_cost)}"
+            + (f"; fleet book value at the end {format_number(self.residual_value)}"
                if self.residual_value else ""),
             "",
             f"Yearly budget ({self.currency}, cash)",
@@ -151,15 +154,15 @@ class PlanResult:
         head = f"{'year':<6}" + "".join(f"{c:>13}" for c in (*CATEGORIES, "total"))
         lines.append(head)
         for year, row in self.years.iterrows():
-            lines.append(f"{year:<6}" + "".join(f"{_number(row[c]):>13}"
+            lines.append(f"{year:<6}" + "".join(f"{format_number(row[c]):>13}"
                                                 for c in (*CATEGORIES, "total")))
-        lines.append(f"{'all':<6}" + "".join(f"{_number(self.years[c].sum()):>13}"
+        lines.append(f"{'all':<6}" + "".join(f"{format_number(self.years[c].sum()):>13}"
                                              for c in (*CATEGORIES, "total")))
         lines += ["", "Mix: " + self.mix_words()]
         fleet = self.fleet[self.fleet["channel"] != "none"]
         if len(fleet):
             peak = fleet.groupby(["gpu", "channel"])["gpus"].max()
-            held = ", ".join(f"{_number(n)} {g} {CHANNEL_WORDS[c].replace(' GPUs', '')}"
+            held = ", ".join(f"{format_number(n)} {g} {CHANNEL_WORDS[c].replace(' GPUs', '')}"
                              for (g, c), n in peak.items() if n > 0)
             lines.append(f"Most GPUs held at once: {held}")
         lines += ["", f"Cost per million tokens ({self.currency}, levelized over the horizon)"]
@@ -191,21 +194,19 @@ class PlanResult:
     # ------------------------------------------------------------------ files
 
     def write(self, directory: Path | str, *, force: bool = False) -> Path:
-        """Tidy CSVs (unit-suffixed columns) and plan.json into `directory`, written in a
-        temporary folder and renamed into place; registered writers (charts, HTML) add theirs."""
-        from planner.atomic import atomic_directory
-
+        """Tidy CSVs and plan.json into a new folder `directory`, written in a temporary folder
+        and renamed into place (planner.report adds charts and HTML the same way)."""
         directory = Path(directory)
         with atomic_directory(directory, force=force) as temp:
-            for name, table in self.tables().items():
-                table.to_csv(temp / f"{name}.csv", index=False)
-            from planner.cli import json_ready
-
-            (temp / "plan.json").write_text(json.dumps(json_ready(self.to_dict()), indent=2),
-                                            encoding="utf-8")
-            for writer in WRITERS:
-                writer(self, temp)
+            self.write_files(temp)
         return directory
+
+    def write_files(self, folder: Path) -> None:
+        """Tidy CSVs (unit-suffixed columns) and plan.json into an existing `folder`."""
+        for name, table in self.tables().items():
+            table.to_csv(folder / f"{name}.csv", index=False)
+        (folder / "plan.json").write_text(json.dumps(json_ready(self.to_dict()), indent=2),
+                                          encoding="utf-8")
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The CSV tables, columns suffixed with their unit (currency code, mtok, gpus)."""
@@ -220,17 +221,7 @@ class PlanResult:
                 "workloads": workloads, "commitments": commitments}
 
 
-# Extra writers called with (result, temporary folder) by PlanResult.write (e.g. an HTML report).
-WRITERS: list[Callable[[PlanResult, Path], None]] = []
-
-
-def register_writer(writer: Callable[[PlanResult, Path], None]) -> None:
-    """Add a writer that puts more files into a plan's --out folder."""
-    if writer not in WRITERS:
-        WRITERS.append(writer)
-
-
-def _number(value: float) -> str:
+def format_number(value: float) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     if abs(value) < 0.005:
@@ -478,4 +469,4 @@ def _workload_costs(inputs: PlanInputs, cash: pd.DataFrame, served: pd.DataFrame
     return pd.DataFrame(rows).set_index("workload")
 
 
-__all__ = ["CATEGORIES", "PlanResult", "WRITERS", "compute_result", "register_writer"]
+__all__ = ["CATEGORIES", "PlanResult", "compute_result"]

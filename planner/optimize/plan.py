@@ -1,7 +1,7 @@
 """`plan()`: the cost-minimal plan of a scenario (SPEC section 8), the API behind `planner plan`.
 
-Stages: coefficient tables (planner.inputs) -> PuLP problem (planner.model) -> solver
-(planner.solve) -> decision values -> PlanResult (planner.results). Infeasible plans are
+Stages: coefficient tables (planner.inputs) -> PuLP problem (planner.optimize.build) -> solver
+(planner.optimize.solve) -> decision values -> PlanResult (planner.results). Infeasible plans are
 diagnosed by re-solving with unmet-demand slack to name the workload, month and binding limit.
 """
 
@@ -13,12 +13,12 @@ from typing import Any
 
 import pandas as pd
 
-from planner import model as lp
 from planner.errors import InfeasibleError, SolverError
 from planner.inputs import PlanInputs, build_inputs
 from planner.loading import Loaded
+from planner.optimize import build as lp
+from planner.optimize.solve import DEFAULT_MIP_GAP, Status, solve
 from planner.results import PlanResult, compute_result
-from planner.solve import DEFAULT_MIP_GAP, Status, solve
 
 # Unmet demand costs this much per Mtok in diagnosis mode: far above any real price.
 UNMET_PENALTY_PER_MTOK = 1e7
@@ -33,7 +33,7 @@ def plan(loaded: Loaded, *, channels: Iterable[str] | str | None = None, relax: 
     channels: some of api, on_demand, reserved, spot, purchase (default all);
     relax: LP relaxation (fractional servers, site); solver: 'highs' or 'cbc';
     time_limit: seconds; fixed_commitments: purchases/reservations to keep (see
-    planner.model.build); lp_path: also write the problem as an LP file.
+    planner.optimize.build.build); lp_path: also write the problem as an LP file.
     Raises InfeasibleError (exit 3) or SolverError (exit 4)."""
     inputs = build_inputs(loaded, channels)
     provenance = {
@@ -42,12 +42,12 @@ def plan(loaded: Loaded, *, channels: Iterable[str] | str | None = None, relax: 
         "variant": loaded.variant, "overrides": loaded.overrides_as_dicts(),
         "channels": list(inputs.channels), "relax": relax,
     }
-    return plan_inputs(inputs, relax=relax, solver=solver, time_limit=time_limit,
+    return optimize(inputs, relax=relax, solver=solver, time_limit=time_limit,
                        mip_gap=mip_gap, fixed_commitments=fixed_commitments,
                        provenance=provenance, lp_path=lp_path)
 
 
-def plan_inputs(inputs: PlanInputs, *, relax: bool = False, solver: str = "highs",
+def optimize(inputs: PlanInputs, *, relax: bool = False, solver: str = "highs",
                 time_limit: float | None = None, mip_gap: float = DEFAULT_MIP_GAP,
                 fixed_commitments: pd.DataFrame | None = None,
                 provenance: dict[str, Any] | None = None,
@@ -133,4 +133,4 @@ def unmet_demand(inputs: PlanInputs, *, solver: str = "highs",
     return rows
 
 
-__all__ = ["plan", "plan_inputs", "diagnose", "unmet_demand"]
+__all__ = ["plan", "optimize", "diagnose", "unmet_demand"]

@@ -1,0 +1,348 @@
+"""Report: tables, charts and one self-contained HTML file, from results only (SPEC 9 `--out`).
+
+Data flows one way: a solved plan (planner.results.PlanResult) or a stress result -> tidy tables
+(pandas, unit-suffixed columns) -> PNG charts (matplotlib, Agg canvas, no pyplot so a notebook's
+backend is never touched) -> report.html with every chart embedded as a base64 data URI and no
+external CSS, JS or fonts, so it opens without a network. This module never imports pulp.
+
+The output folder is built by planner.atomic.atomic_directory: it appears complete or not at all,
+and an existing folder is refused (exit 2) unless `force`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from planner.atomic import atomic_directory
+from planner.report.charts import (
+    ALTERNATIVE_LABELS,
+    chart_cost_per_mtok,
+    chart_cumulative_cost,
+    chart_gpus_over_time,
+    chart_utilization,
+    chart_yearly_budget,
+    crossover_month,
+)
+from planner.report.html import (
+    Chart,
+    Report,
+    Section,
+    Table,
+    fmt_amount,
+    generated_at,
+    write_report_files,
+)
+from planner.report.text import mix_in_words, render_summary
+from planner.report.view import PlanView, cumulative_frame, yearly_table
+
+
+def _meta(view: PlanView, made_at: str) -> list[tuple[str, str]]:
+    solver = view.solver or {}
+    gap = solver.get("gap")
+    seconds = solver.get("seconds")
+    status = str(solver.get("status", "unknown"))
+    solver_text = status
+    if solver.get("name"):
+        solver_text += f" ({solver['name']})"
+    if gap is not None and math.isfinite(float(gap)):
+        solver_text += f", gap {float(gap):.2%}"
+    if seconds is not None:
+        solver_text += f", {float(seconds):.1f} s"
+    added = [o for o in view.overrides if o.get("origin") != "scenario"]
+    from_scenario = len(view.overrides) - len(added)
+    overrides = "; ".join(f"{o.get('path')} = {o.get('value')} ({o.get('origin')})"
+                          for o in added) or "none"
+    if from_scenario:
+        overrides += (f"; plus {from_scenario} finance setting(s) of the scenario file "
+                      "(overrides.csv)")
+    rows = [("Scenario", view.scenario)]
+    if view.description:
+        rows.append(("Description", view.description))
+    rows += [
+        ("Variant", view.variant or "base (no variant)"),
+        ("Overrides applied", overrides),
+        ("Channels", ", ".join(view.channels) if view.channels else "all"),
+        ("Horizon", f"{view.months[0]} to {view.months[-1]} ({len(view.months)} months)"
+         if view.months else "empty"),
+        ("Currency", view.currency),
+    ]
+    if view.npv is not None:
+        rows.append(("Net present cost", f"{fmt_amount(view.npv)} {view.currency}"))
+    if view.total_cost is not None:
+        rows.append(("Total cash (undiscounted)", f"{fmt_amount(view.total_cost)} "
+                     f"{view.currency}"))
+    rows += [("Solver", solver_text), ("Generated", made_at)]
+    return rows
+
+
+def build_plan_report(view: PlanView, alternatives: Mapping[str, PlanView | None] | None = None,
+                      *, skipped: Mapping[str, str] | None = None,
+                      made_at: str | None = None) -> Report:
+    """The plan report (charts + tables) from a PlanView and optional alternative plans.
+
+    `alternatives`: name (`api_only`, `rent_only`) -> its PlanView, or None when it could not be
+    planned; `skipped`: name -> why (said in the report)."""
+    made_at = made_at or generated_at()
+    cur = view.currency
+    skipped = dict(skipped or {})
+    alts: dict[str, PlanView] = {}
+    for name, alt in (alternatives or {}).items():
+        if alt is None:
+            skipped.setdefault(name, "could not be planned")
+        else:
+            alts[name] = alt
+    report = Report(title=f"Plan: {view.scenario}", subtitle=view.description or "",
+                    meta=_meta(view, made_at), sources=view.sources)
+    if view.overrides:
+        report.appendix.append(Table(
+            "overrides", "Overrides applied (lowest precedence first)",
+            pd.DataFrame([{"origin": o.get("origin"), "path": o.get("path"),
+                           "value": str(o.get("value"))} for o in view.overrides]),
+            max_rows=200))
+
+    budget = Section("Yearly budget by channel")
+    budget.charts.append(Chart("yearly_budget", "Yearly budget by channel",
+                               chart_yearly_budget(view.yearly, cur),
+                               f"Cash paid in each calendar year, {cur}, undiscounted."))
+    budget.tables.append(Table("yearly_budget", f"Yearly budget ({cur})", yearly_table(view)))
+    budget.notes.extend(view.mix)
+    report.sections.append(budget)
+
+    fleet = Section("GPUs by channel and type")
+    fleet.charts.append(Chart("gpus", "GPUs in service by channel and type",
+                              chart_gpus_over_time(view.gpus, view.months)))
+    gpus_table = view.gpus.rename(columns={"gpus": "gpus"}).sort_values(
+        ["month", "channel", "gpu"]).reset_index(drop=True)
+    fleet.tables.append(Table("gpus", "GPUs in service by month", gpus_table, show=False))
+    report.sections.append(fleet)
+
+    plans = {"plan": view, **alts}
+    cumulative = cumulative_frame(plans)
+    col = f"cumulative_cost_{cur.lower()}"
+    wide = cumulative.pivot_table(index="month", columns="plan", values=col).reindex(view.months)
+    breakevens = {name: crossover_month(wide["plan"], wide[name]) for name in alts}
+    compare = Section("Cumulative cost against API-only and rent-only")
+    if alts:
+        compare.charts.append(Chart(
+            "cumulative_cost", "Cumulative cost of the plan and its alternatives",
+            chart_cumulative_cost(cumulative.rename(columns={col: "cumulative_cost"}),
+                                  view.months, cur, breakevens),
+            "Dots mark the month from which this plan stays cheaper for good."))
+    rows = []
+    for name, alt in alts.items():
+        plan_total = float(wide["plan"].iloc[-1]) if len(wide) else 0.0
+        alt_total = float(wide[name].iloc[-1]) if len(wide) else 0.0
+        rows.append({"alternative": ALTERNATIVE_LABELS.get(name, name),
+                     f"total_cost_{cur.lower()}": alt_total,
+                     f"plan_total_cost_{cur.lower()}": plan_total,
+                     f"saving_{cur.lower()}": alt_total - plan_total,
+                     f"npv_{cur.lower()}": alt.npv, f"plan_npv_{cur.lower()}": view.npv,
+                     "crossover_month": breakevens[name] or "never",
+                     "cheaper_from_start": breakevens[name] == view.months[0]})
+        if breakevens[name] is None:
+            label = ALTERNATIVE_LABELS.get(name, name)
+            compare.notes.append(f"This plan is not cheaper than {label} by the end of the "
+                                 "horizon (cumulative cash).")
+    for name, why in skipped.items():
+        compare.notes.append(f"{ALTERNATIVE_LABELS.get(name, name)} left out: {why}.")
+    if rows:
+        compare.tables.append(Table("alternatives", "This plan against the alternatives",
+                                    pd.DataFrame(rows)))
+    compare.tables.append(Table("cumulative_cost", "Cumulative cost by month", cumulative,
+                                show=False))
+    report.sections.append(compare)
+
+    unit = Section("Cost per million tokens")
+    unit.charts.append(Chart("cost_per_mtok", "Cost per million tokens by workload",
+                             chart_cost_per_mtok(view.workloads, cur)))
+    wl = view.workloads.rename(columns={"cost_per_mtok": f"cost_{cur.lower()}_per_mtok",
+                                        "cost": f"cost_{cur.lower()}"})
+    unit.tables.append(Table("cost_per_mtok", f"Cost per million tokens ({cur})", wl))
+    report.sections.append(unit)
+
+    use = Section("Utilization of owned and reserved GPUs")
+    use.charts.append(Chart("utilization", "Utilization of owned and reserved GPUs",
+                            chart_utilization(view.utilization, view.months),
+                            "Share of paid GPU-hours that serve tokens."))
+    if len(view.utilization):
+        summary = (view.utilization.groupby(["channel", "gpu"])["utilization"]
+                   .agg(["mean", "min", "max"]).reset_index()
+                   .rename(columns={"mean": "mean_utilization", "min": "min_utilization",
+                                    "max": "max_utilization"}))
+        use.tables.append(Table("utilization_summary", "Utilization over the horizon", summary))
+    use.tables.append(Table("utilization", "Utilization by month", view.utilization, show=False))
+    report.sections.append(use)
+    return report
+
+
+def write_plan_report(out_dir: Path | str, view: PlanView,
+                      alternatives: Mapping[str, PlanView | None] | None = None, *,
+                      force: bool = False, skipped: Mapping[str, str] | None = None,
+                      extra: Any = None) -> Path:
+    """Write the plan report into a new folder `out_dir`, atomically.
+
+    `extra(folder)` (optional) writes more files into the folder first (the plan's own CSVs).
+    Raises InputError if `out_dir` exists and not `force`; on any failure nothing is left."""
+    out = Path(out_dir)
+    with atomic_directory(out, force=force) as folder:
+        if extra is not None:
+            extra(folder)
+        write_report_files(folder, build_plan_report(view, alternatives, skipped=skipped))
+    return out
+
+
+
+# --------------------------------------------------------------------------- from a PlanResult
+
+
+def _period_months(result: Any) -> tuple[list[str], dict[int, str]]:
+    """Period labels (x axis) and month offset -> its period's label; cash after the horizon
+    (reservations running past it) is booked in the last period."""
+    inputs = result.inputs
+    labels = [str(m) for m in inputs.periods["month"]]
+    of_month: dict[int, str] = {}
+    for _, row in inputs.periods.iterrows():
+        for m in range(int(row["first"]), int(row["first"]) + int(row["months"])):
+            of_month[m] = str(row["month"])
+    return labels, of_month
+
+
+def _utilization(result: Any) -> pd.DataFrame:
+    """Share of paid owned / reserved GPU-hours assigned to serving tokens, per period."""
+    columns = ["month", "channel", "gpu", "utilization"]
+    fleet = result.fleet[result.fleet["channel"].isin(["purchase", "reserved"])]
+    if fleet.empty:
+        return pd.DataFrame(columns=columns)
+    capacity = result.inputs.capacity
+    rate = {(w, g): float(r) for w, g, r in zip(capacity["workload"], capacity["gpu"],
+                                                capacity["mtok_per_gpu_hour"], strict=True)}
+    served = result.served[result.served["channel"].isin(["purchase", "reserved"])]
+    used: dict[tuple[str, str, str], float] = {}
+    for month, workload, channel, gpu, mtok in served[
+            ["month", "workload", "channel", "resource", "mtok"]].itertuples(index=False):
+        per_hour = rate.get((workload, gpu))
+        if per_hour:
+            key = (str(month), str(channel), str(gpu))
+            used[key] = used.get(key, 0.0) + float(mtok) / per_hour
+    rows = []
+    for month, gpu, channel, hours in fleet[["month", "gpu", "channel", "gpu_hours"]].itertuples(
+            index=False):
+        if hours > 1e-9:
+            share = used.get((str(month), str(channel), str(gpu)), 0.0) / float(hours)
+            rows.append((str(month), str(channel), str(gpu), min(share, 1.0)))
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _sources(result: Any, loaded: Any) -> pd.DataFrame:
+    """source and as_of of every catalog entry the plan uses (GPUs, offers, APIs, models)."""
+    catalog = loaded.catalog
+    used: dict[str, set[str]] = {"gpu": set(), "offer": set(), "api": set(), "model": set()}
+    fleet = result.fleet[result.fleet["gpus"] > 1e-9]
+    used["gpu"].update(str(g) for g in fleet["gpu"])
+    used["offer"].update(str(o) for o in result.commitments.get("offer", []))
+    rentals = result.inputs.rentals
+    for gpu, channel in fleet[fleet["channel"].isin(["on_demand", "spot"])][
+            ["gpu", "channel"]].drop_duplicates().itertuples(index=False):
+        # The plan keeps the GPU and channel of a rental; name every offer that could be it.
+        match = rentals[(rentals["gpu"] == gpu) & (rentals["channel"] == channel)]
+        used["offer"].update(str(o) for o in match["offer"].unique())
+    served = result.served[result.served["mtok"] > 1e-9]
+    used["api"].update(str(a) for a in served.loc[served["channel"] == "api", "resource"])
+    hosted = served[served["channel"] != "api"][["workload", "resource"]].drop_duplicates()
+    capacity = result.inputs.capacity
+    for workload, gpu in hosted.itertuples(index=False):
+        match = capacity[(capacity["workload"] == workload) & (capacity["gpu"] == gpu)]
+        used["model"].update(str(m) for m in match["model"])
+    pools = {"gpu": catalog.gpus, "offer": catalog.offers, "api": catalog.apis,
+             "model": catalog.models}
+    rows = []
+    for kind, ids in used.items():
+        for ident in sorted(ids):
+            entry = pools[kind].get(ident)
+            if entry is not None:
+                rows.append({"kind": kind, "id": ident, "source": entry.source,
+                             "as_of": str(entry.as_of)})
+    for name, source in sorted(catalog.finance.sources.items()):
+        rows.append({"kind": "finance", "id": name, "source": source, "as_of": ""})
+    return pd.DataFrame(rows, columns=["kind", "id", "source", "as_of"])
+
+
+def view_from_result(result: Any, loaded: Any = None) -> PlanView:
+    """The report's view of a planner.results.PlanResult (`loaded`, the planner.loading.Loaded
+    it was planned from, adds the scenario description and the catalog sources)."""
+    prov = result.provenance or {}
+    months, of_month = _period_months(result)
+    last = months[-1] if months else ""
+    cash = result.cash
+    label = [of_month.get(int(m), last) for m in cash["month"]]
+    monthly = (pd.DataFrame({"month": label, "cost": cash["amount"].astype(float)})
+               .groupby("month", as_index=False, sort=False)["cost"].sum())
+    years = result.years.reset_index()
+    yearly = years.melt(id_vars="year", value_vars=[c for c in years.columns
+                                                    if c not in ("year", "total")],
+                        var_name="channel", value_name="cost")
+    fleet = result.fleet[result.fleet["gpus"] > 1e-9]
+    gpus = fleet[["month", "channel", "gpu", "gpus"]].astype({"gpus": float}).reset_index(
+        drop=True)
+    workloads = result.workloads.reset_index()
+    keep = ["workload", "cost_per_mtok", "mtok", "npv"] + [c for c in workloads.columns
+                                                          if c.endswith("_share")]
+    workloads = workloads[[c for c in keep if c in workloads.columns
+                           and not (c.endswith("_share") and (workloads[c] == 0).all())]]
+    workloads = workloads.rename(columns={"npv": "cost_pv"})
+    if loaded is not None and loaded.scenario is not None:
+        described = loaded.scenario.workloads
+        workloads.insert(1, "description", [
+            described[w].description if w in described else None for w in workloads["workload"]])
+    solver = dict(result.solver or {})
+    solver.setdefault("gap", solver.get("mip_gap"))
+    scenario = loaded.scenario if loaded is not None else None
+    channels = prov.get("channels")
+    all_channels = {"api", "on_demand", "reserved", "spot", "purchase"}
+    view = PlanView(
+        scenario=str(prov.get("scenario") or result.inputs.name), currency=result.currency,
+        months=months, yearly=yearly, monthly=monthly, gpus=gpus,
+        utilization=_utilization(result), workloads=workloads,
+        description=scenario.description if scenario is not None else None,
+        variant=prov.get("variant"), overrides=list(prov.get("overrides") or []),
+        channels=None if not channels or set(channels) == all_channels else list(channels),
+        solver=solver, npv=float(result.npv), total_cost=float(result.total_cost),
+        sources=_sources(result, loaded) if loaded is not None else None)
+    words = result.mix_words() if hasattr(result, "mix_words") else ""
+    view.mix = ([f"Tokens: {words}."] if words else []) + mix_in_words(view)
+    return view
+
+
+def render_plan_summary(result: Any, alternatives: Mapping[str, Any] | None = None,
+                        loaded: Any = None) -> str:
+    """Terminal summary of a PlanResult (<= 100 columns); `alternatives`: name -> PlanResult
+    (None entries are skipped)."""
+    alts = {k: view_from_result(v, loaded) for k, v in (alternatives or {}).items()
+            if v is not None}
+    return render_summary(view_from_result(result, loaded), alts)
+
+
+def write_plan_result_report(out_dir: Path | str, result: Any, *,
+                             alternatives: Mapping[str, Any] | None = None,
+                             skipped: Mapping[str, str] | None = None, loaded: Any = None,
+                             force: bool = False) -> Path:
+    """`planner plan --out DIR`: the plan's own CSVs and plan.json (PlanResult.write) plus the
+    charts, report tables and report.html, all in one atomic folder.
+
+    `alternatives`: `api_only` / `rent_only` -> PlanResult, or None when it could not be planned
+    (`skipped` says why). An existing folder is refused (exit 2) unless `force`."""
+    view = view_from_result(result, loaded)
+    alts = {k: (view_from_result(v, loaded) if v is not None else None)
+            for k, v in (alternatives or {}).items()}
+    built = build_plan_report(view, alts, skipped=skipped)
+
+    out = Path(out_dir)
+    with atomic_directory(out, force=force) as folder:
+        result.write_files(folder)
+        write_report_files(folder, built)
+    return out

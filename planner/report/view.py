@@ -1,0 +1,76 @@
+"""What the report needs from one solved plan, as tidy tables (PlanView), and the tables built
+from it (yearly budget, cumulative cost)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from planner.report.charts import channel_sort_key
+
+
+@dataclass
+class PlanView:
+    """What the report needs from one solved plan, as tidy tables (amounts in `currency`).
+
+    yearly: `year`, `channel`, `cost`  (cash per calendar year and channel, undiscounted)
+    monthly: `month`, `cost`           (cash per month, all channels; for cumulative cost)
+    gpus: `month`, `channel`, `gpu`, `gpus`          (GPUs in service)
+    utilization: `month`, `channel`, `gpu`, `utilization`  (owned and reserved only, 0..1)
+    workloads: `workload`, `cost_per_mtok` (+ optional `tokens`, `cost`)
+    sources: `kind`, `id`, `source`, `as_of`  (catalog entries the plan uses)
+    """
+
+    scenario: str
+    currency: str
+    months: list[str]
+    yearly: pd.DataFrame
+    monthly: pd.DataFrame
+    gpus: pd.DataFrame
+    utilization: pd.DataFrame
+    workloads: pd.DataFrame
+    description: str | None = None
+    variant: str | None = None
+    overrides: list[dict[str, Any]] = field(default_factory=list)
+    channels: list[str] | None = None
+    solver: dict[str, Any] = field(default_factory=dict)
+    npv: float | None = None
+    total_cost: float | None = None
+    sources: pd.DataFrame | None = None
+    mix: list[str] = field(default_factory=list)  # the mix in words, one sentence each
+
+
+def yearly_table(view: PlanView) -> pd.DataFrame:
+    """Wide yearly budget: one row per year, one column per channel, a total column and a
+    `total` row; columns suffixed with the currency (e.g. `api_cny`)."""
+    wide = view.yearly.pivot_table(index="year", columns="channel", values="cost",
+                                   aggfunc="sum", fill_value=0.0).sort_index()
+    channels = sorted([c for c in wide.columns if (wide[c].abs() > 1e-9).any()],
+                      key=channel_sort_key)
+    wide = wide[channels].copy()
+    wide["total"] = wide.sum(axis=1)
+    cur = view.currency.lower()
+    wide.columns = [f"{c}_{cur}" for c in wide.columns]
+    out = wide.reset_index()
+    out["year"] = out["year"].astype(str)
+    total = {"year": "total", **{c: float(wide[c].sum()) for c in wide.columns}}
+    return pd.concat([out, pd.DataFrame([total])], ignore_index=True)
+
+
+def cumulative_frame(plans: Mapping[str, PlanView]) -> pd.DataFrame:
+    """Tidy cumulative cash by month for each plan (`month`, `plan`, `cost_X`,
+    `cumulative_cost_X`), over the months of the first plan."""
+    first = next(iter(plans.values()))
+    cur = first.currency.lower()
+    frames = []
+    for name, view in plans.items():
+        monthly = (view.monthly.groupby("month")["cost"].sum()
+                   .reindex(first.months, fill_value=0.0))
+        frames.append(pd.DataFrame({"month": first.months, "plan": name,
+                                    f"cost_{cur}": monthly.to_numpy(dtype=float),
+                                    f"cumulative_cost_{cur}": monthly.cumsum().to_numpy(
+                                        dtype=float)}))
+    return pd.concat(frames, ignore_index=True)
