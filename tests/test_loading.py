@@ -148,3 +148,32 @@ def test_unknown_finance_field_in_scenario(catalog, tmp_path):
     path.write_text(SCENARIO.replace("cost_of_capital: 0.10", "cost_of_capitol: 0.10"))
     with pytest.raises(InputError, match=r"f.yaml: finance.cost_of_capitol: unknown field"):
         load(path, catalog_dir=catalog)
+
+
+@pytest.mark.parametrize("path", [
+    "models.llama-3.1-70b.max_context",        # plain: the joined parts name the id
+    'models."llama-3.1-70b".max_context',      # quoted
+    "models[llama-3.1-70b].max_context",       # in brackets
+])
+def test_set_reaches_an_id_with_dots(path: str) -> None:
+    loaded = load_catalog(sets=[f"{path}=4096"])
+    assert loaded.catalog.models["llama-3.1-70b"].max_context == 4096
+    assert loaded.catalog.models["llama-3.1-8b"].max_context != 4096
+
+
+def test_set_reaches_an_api_id_with_dots() -> None:
+    loaded = load_catalog(sets=["apis.claude-sonnet-4.6.output_per_mtok=1.5"])
+    assert loaded.catalog.apis["claude-sonnet-4.6"].output_per_mtok == 1.5
+
+
+def test_unknown_id_lists_the_nearest_ids() -> None:
+    with pytest.raises(InputError) as caught:
+        load_catalog(sets=["models.llama-3.max_context=1"])
+    assert "unknown id 'llama-3' at models.llama-3; nearest: llama-3.1-8b, llama-3.1-70b" \
+        in str(caught.value)
+
+
+def test_a_bad_value_under_an_id_with_dots_names_its_origin() -> None:
+    with pytest.raises(InputError) as caught:
+        load_catalog(sets=['models."llama-3.1-70b".max_context=-1'])
+    assert str(caught.value).startswith("--set: models.llama-3.1-70b.max_context: out of range")

@@ -3,6 +3,7 @@ merged tree along the schema (paths are written as users think of them, docs/inp
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from planner.loading.messages import Origins, schema_shape, short_value
 from planner.loading.yaml import CATALOG_FILES, SCENARIO_ONLY_PREFIX, StrictLoader
 from planner.schemas import Catalog, Scenario
 from planner.schemas.scenario import STRESS_KEYS
+
+MAX_IDS_LISTED = 25  # an unknown id lists at most this many known ones
 
 
 @dataclass(frozen=True)
@@ -53,20 +56,55 @@ def _lookup_key(node: dict, part: str) -> Any:
     return None
 
 
-def _route(path: str, has_scenario: bool) -> tuple[str | None, list[str]]:
-    """Which part of the merged tree a user path addresses: (root key, remaining parts)."""
-    parts = path.split(".")
+def split_path(path: str) -> tuple[list[str], set[int]]:
+    """A user path as its parts, and which parts were written quoted. Ids that hold dots are
+    written quoted or in brackets (`models."llama-3.1-70b".max_context`,
+    `models[llama-3.1-70b].max_context`), or plainly when the joined parts name an id."""
+    parts: list[str] = []
+    quoted: set[int] = set()
+    i, current, closed = 0, "", False
+    while i < len(path):
+        char = path[i]
+        if char in "\"'[" and not current and not closed:
+            end = path.find("]" if char == "[" else char, i + 1)
+            if end < 0:
+                raise InputError(f"{path}: unclosed {char}; allowed: dotted names, with an id "
+                                 'that holds dots quoted ("llama-3.1-70b") or in brackets')
+            current, closed = path[i + 1:end], True
+            quoted.add(len(parts))
+            i = end + 1
+            if i < len(path) and path[i] == "[":
+                continue  # models[llama-3.1-70b][...] needs no dot between
+            if i < len(path) and path[i] != ".":
+                raise InputError(f"{path}: expected '.' after {path[:i]}; allowed: dotted names")
+            continue
+        if char in ".[" and not (char == "[" and not current):
+            parts.append(current)
+            current, closed = "", False
+            i += 1 if char == "." else 0
+            continue
+        current += char
+        i += 1
+    parts.append(current)
     if any(not p for p in parts):
         raise InputError(f"{path}: empty path segment; allowed: dotted names such as "
                          "finance.cost_of_capital")
+    return parts, quoted
+
+
+def _route(path: str, has_scenario: bool) -> tuple[str | None, list[str], set[int]]:
+    """Which part of the merged tree a user path addresses: (root key, remaining parts, indices
+    of the parts written quoted)."""
+    parts, quoted = split_path(path)
     if parts[0] in CATALOG_FILES:
-        return None, parts  # catalog parts live at the tree's root
+        return None, parts, quoted  # catalog parts live at the tree's root
     if parts[0] == SCENARIO_ONLY_PREFIX:
         parts = parts[1:]
+        quoted = {i - 1 for i in quoted}
         if not parts:
             raise InputError(f"{path}: a path must name a field, e.g. scenario.offers")
         if parts[0] == "finance":  # a scenario's finance is merged into the catalog's
-            return None, parts
+            return None, parts, quoted
     elif parts[0] not in Scenario.model_fields:
         roots = [*CATALOG_FILES, SCENARIO_ONLY_PREFIX,
                  *(k for k in Scenario.model_fields if k not in CATALOG_FILES), *STRESS_KEYS]
@@ -75,25 +113,42 @@ def _route(path: str, has_scenario: bool) -> tuple[str | None, list[str]]:
     if not has_scenario:
         raise InputError(f"{path}: a scenario field, but no scenario is loaded; allowed without a "
                          "scenario: paths starting with " + ", ".join(CATALOG_FILES))
-    return SCENARIO_ONLY_PREFIX, parts
+    return SCENARIO_ONLY_PREFIX, parts, quoted
 
 
-def _tree_loc(path: str, has_scenario: bool = True) -> tuple:
-    """The location of a user path in the merged tree (for messages)."""
-    root, parts = _route(path, has_scenario)
-    return (root, *parts) if root else tuple(parts)
+def _id_with_dots(node: dict, parts: list[str], at: int) -> tuple[Any, int]:
+    """An id written plainly with dots (models.llama-3.1-70b.max_context): the key that the
+    parts from `at` on join to, and how many parts it took; (None, 1) when none does."""
+    for end in range(at + 2, len(parts) + 1):
+        key = _lookup_key(node, ".".join(parts[at:end]))
+        if key is not None:
+            return key, end - at
+    return None, 1
 
 
-def apply_override(tree: dict[str, Any], path: str, value: Any) -> None:
+def _unknown_id(path: str, part: str, here: str, node: dict) -> InputError:
+    known = sorted(map(str, node))
+    nearest = difflib.get_close_matches(part, known, n=3, cutoff=0.4)
+    near = f"nearest: {', '.join(nearest)}; " if nearest else ""
+    listed = ", ".join(known[:MAX_IDS_LISTED]) + (", ..." if len(known) > MAX_IDS_LISTED else "")
+    return InputError(f"{path}: unknown id {part!r} at {here}; {near}allowed: {listed or 'none'}"
+                      " (an id with dots may be quoted: models.\"llama-3.1-70b\".max_context)")
+
+
+def apply_override(tree: dict[str, Any], path: str, value: Any) -> tuple:
     """Set `path` in the merged tree, following the schema: every step must be a field the schema
     knows (a new key is allowed only where the schema holds a free map, such as finance.fx or
-    limits.max_gpus); missing optional sections are created. Raises InputError otherwise."""
-    root, parts = _route(path, SCENARIO_ONLY_PREFIX in tree)
+    limits.max_gpus); missing optional sections are created. Raises InputError otherwise.
+    Returns the location set in the tree (for messages)."""
+    root, parts, quoted = _route(path, SCENARIO_ONLY_PREFIX in tree)
     node: Any = tree[root] if root else tree
     annotation: Any = Scenario if root else Catalog
-    for depth, part in enumerate(parts):
+    loc: list[Any] = [root] if root else []
+    depth = 0
+    while depth < len(parts):
+        part = parts[depth]
         here = ".".join(parts[: depth + 1])
-        last = depth == len(parts) - 1
+        taken = 1
         kind, inner = schema_shape(annotation)
         if not isinstance(node, dict | list):
             raise InputError(f"{path}: {'.'.join(parts[:depth])} holds a value, not a mapping; "
@@ -107,11 +162,12 @@ def apply_override(tree: dict[str, Any], path: str, value: Any) -> None:
             annotation = inner.model_fields[part].annotation
         elif kind in ("dict", "any") and isinstance(node, dict):
             key = _lookup_key(node, part)
+            if key is None and depth not in quoted:
+                key, taken = _id_with_dots(node, parts, depth)
             value_annotation = inner[1] if kind == "dict" else Any
             if key is None:
-                if not last and schema_shape(value_annotation)[0] == "model":
-                    known = ", ".join(sorted(map(str, node))) or "none"
-                    raise InputError(f"{path}: unknown id {part!r} at {here}; allowed: {known}")
+                if depth < len(parts) - 1 and schema_shape(value_annotation)[0] == "model":
+                    raise _unknown_id(path, part, here, node)
                 key = int(part) if kind == "dict" and inner[0] is int and part.isdigit() \
                     else part
             annotation = value_annotation
@@ -124,13 +180,16 @@ def apply_override(tree: dict[str, Any], path: str, value: Any) -> None:
         else:
             raise InputError(f"{path}: {'.'.join(parts[:depth]) or path} holds a value, not a "
                              "mapping; allowed: a path that ends at a field")
-        if last:
+        loc.append(key)
+        depth += taken
+        if depth >= len(parts):
             node[key] = value
-            return
+            return tuple(loc)
         child = node[key] if isinstance(node, list) else node.get(key)
         if child is None and schema_shape(annotation)[0] in ("model", "dict", "any"):
             child = node[key] = {}  # an optional section the file left out
         node = child
+    raise AssertionError("unreachable: the loop returns at the last part")
 
 
 def _number(name: str, value: Any, upper: float | None = None) -> float:
@@ -202,12 +261,12 @@ def apply_overrides(tree: dict[str, Any], overrides: Iterable[Override],
             stress[override.path] = override
             continue
         try:
-            apply_override(tree, override.path, override.value)
+            loc = apply_override(tree, override.path, override.value)
         except InputError as exc:
             problems.append(f"{_origin_label(override)}: {exc}")
             continue
         if origins is not None:
-            origins[_tree_loc(override.path)] = _origin_label(override)
+            origins[loc] = _origin_label(override)
     for key in STRESS_KEYS:
         if key not in stress:
             continue
