@@ -24,10 +24,11 @@ REL = 1e-6
 
 def tiny(months: int = 12, *, rate: float = 0.0, mtok_per_month: float = 730.0,
          api_price: float | None = None, on_demand: float | None = None,
-         reserved: tuple[float, int] | None = None, purchase: dict | None = None,
+         spot: tuple[float, float] | None = None, reserved: tuple[float, int] | None = None, purchase: dict | None = None,
          opex_per_gpu_hour: float = 0.0, site_setup: float = 0.0,
          depreciation_years: float = 4.0, limits: Limits | None = None) -> PlanInputs:
-    """One flat workload 'w' on GPU 'G' (1 Mtok per GPU-hour), channels as given."""
+    """One flat workload 'w' on GPU 'G' (1 Mtok per GPU-hour), channels as given; `spot` is
+    (price per GPU-hour, availability)."""
     periods = pd.DataFrame({"period": range(months), "month": [f"2026-{m + 1:02d}" if m < 12
                                                                else f"2027-{m - 11:02d}"
                                                                for m in range(months)],
@@ -44,6 +45,10 @@ def tiny(months: int = 12, *, rate: float = 0.0, mtok_per_month: float = 730.0,
         rentals = pd.DataFrame({"offer": "od", "gpu": "G", "channel": "on_demand",
                                 "month": range(months), "price_per_gpu_hour": on_demand,
                                 "availability": 1.0})
+    if spot is not None:
+        rentals = pd.concat([rentals, pd.DataFrame({
+            "offer": "spot", "gpu": "G", "channel": "spot", "month": range(months),
+            "price_per_gpu_hour": spot[0], "availability": spot[1]})], ignore_index=True)
     res = pd.DataFrame(columns=["offer", "gpu", "month", "term_months", "price_per_gpu_month"])
     if reserved is not None:
         res = pd.DataFrame({"offer": "res", "gpu": "G", "month": range(months),
