@@ -24,7 +24,8 @@ REL = 1e-6
 
 def tiny(months: int = 12, *, rate: float = 0.0, mtok_per_month: float = 730.0,
          api_price: float | None = None, on_demand: float | None = None,
-         spot: tuple[float, float] | None = None, reserved: tuple[float, int] | None = None, purchase: dict | None = None,
+         spot: tuple[float, float] | None = None,
+         reserved: tuple[float, int] | None = None, purchase: dict | None = None,
          opex_per_gpu_hour: float = 0.0, site_setup: float = 0.0,
          depreciation_years: float = 4.0, limits: Limits | None = None) -> PlanInputs:
     """One flat workload 'w' on GPU 'G' (1 Mtok per GPU-hour), channels as given; `spot` is

@@ -819,13 +819,17 @@ def objective_value(model: PlanModel) -> float:
     return float(pulp.value(model.problem.objective) or 0.0) * model.money_scale
 
 
-def write_lp(model: PlanModel, path: str) -> None:
-    """Write the problem as an LP file for reading."""
-    model.problem.writeLP(path)
+def write_model(model: PlanModel, path: str) -> None:
+    """Write the problem as an MPS file (for HiGHS alone, `planner bench`) when the path ends
+    in .mps, else as an LP file for reading."""
+    if str(path).endswith(".mps"):
+        model.problem.writeMPS(str(path))
+    else:
+        model.problem.writeLP(str(path))
 
 
 __all__ = ["FLEET", "SPOT", "PlanModel", "build", "decision_values", "fix_commitments",
-           "objective_value", "tight_limits", "write_lp"]
+           "objective_value", "tight_limits", "write_model"]
 
 
 # --------------------------------------------------------------------------- two-stage

@@ -1,4 +1,5 @@
-"""Solver choice, status mapping, time limit and gap (SPEC section 8); LP export is model.write_lp.
+"""Solver choice, status mapping, time limit and gap (SPEC section 8); LP and MPS files are
+build.write_model's.
 
 HiGHS through PuLP's highspy API by default; CBC (PuLP's bundled binary) with `solver="cbc"`.
 Raw solver codes never leave `_status`: callers see a small Status enum and a SolveInfo.
@@ -476,14 +477,12 @@ def _gap(problem: pulp.LpProblem, engine: pulp.LpSolver, status: Status) -> floa
     return None if problem.isMIP() else 0.0
 
 
-def highs_only_seconds(problem: pulp.LpProblem, folder: Path, mip_gap: float = DEFAULT_MIP_GAP,
-                       time_limit: float | None = None) -> tuple[float, float | None]:
-    """The same problem written to MPS and solved by HiGHS directly (read + run), the limit
-    Python overhead is measured against. Returns (seconds, objective; None without one)."""
+def highs_only_seconds(mps_path: Path | str, mip_gap: float = DEFAULT_MIP_GAP,
+                       time_limit: float | None = None) -> tuple[float, float | None, int]:
+    """An MPS file read and solved by HiGHS directly, the limit Python overhead is measured
+    against. Returns (seconds, objective or None without one, nonzeros of the matrix)."""
     import highspy
 
-    path = folder / "bench.mps"
-    problem.writeMPS(str(path))
     began = time.perf_counter()
     with highs_banner_off_stdout():
         highs = highspy.Highs()
@@ -492,12 +491,12 @@ def highs_only_seconds(problem: pulp.LpProblem, folder: Path, mip_gap: float = D
     highs.setOptionValue("random_seed", 0)
     if time_limit is not None:
         highs.setOptionValue("time_limit", float(time_limit))
-    highs.readModel(str(path))
+    highs.readModel(str(mps_path))
     highs.run()
     seconds = time.perf_counter() - began
     objective = highs.getInfo().objective_function_value
     found = objective is not None and abs(objective) < float("inf")
-    return seconds, float(objective) if found else None
+    return seconds, float(objective) if found else None, highs.getNumNz()
 
 
 __all__ = ["DEFAULT_MIP_GAP", "SOLVERS", "SolveInfo", "Status", "highs_only_seconds", "solve"]
