@@ -87,6 +87,10 @@ def _scenario_problems(scenario: dict, gpus: dict, offers: dict, apis: dict, mod
                 allowed[key].append(ident)
             else:
                 add((*root, key, i), _unknown(key[:-1], ident, pool))
+    providers = {o.get("provider") for o in offers.values() if isinstance(o, dict)} - {None}
+    for i, provider in _strings(scenario.get("providers")):
+        if provider not in providers:
+            add((*root, "providers", i), _unknown("provider", provider, providers))
     for gpu in _mapping(_mapping(scenario.get("limits")).get("max_gpus")):
         if gpu not in gpus:
             add((*root, "limits", "max_gpus", gpu), _unknown("gpu", gpu, gpus))

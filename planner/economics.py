@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from planner import finance as fin
-from planner import roofline
+from planner import market, roofline
 from planner.errors import InfeasibleError, InputError
 from planner.loading import Loaded
 from planner.schemas import Api, Offer, Workload
@@ -73,11 +73,9 @@ def reporting_currency(loaded: Loaded, requested: str | None = None) -> str:
 
 
 def allowed_offers(loaded: Loaded) -> dict[str, Offer]:
-    """Offers of the catalog, restricted to the scenario's allow-list when there is one."""
-    offers = loaded.catalog.offers
-    if loaded.scenario is not None and loaded.scenario.offers is not None:
-        return {oid: offers[oid] for oid in loaded.scenario.offers}
-    return dict(offers)
+    """Offers of the catalog the scenario may use (its offers and providers; every offer
+    without a scenario)."""
+    return market.scenario_offers(loaded.catalog.offers, loaded.scenario)
 
 
 def allowed_apis(loaded: Loaded) -> dict[str, Api]:

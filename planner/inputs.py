@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 
 from planner import finance as fin
-from planner import roofline
+from planner import market, roofline
 from planner.errors import InfeasibleError, InputError
 from planner.loading import Loaded
 from planner.schemas import Workload
@@ -263,7 +263,7 @@ def build_inputs(loaded: Loaded, channels: Iterable[str] | None = None, *,
          for w, wl in workloads.items()]).set_index("workload")
 
     # Offers the scenario allows, available some time in the horizon.
-    offers = _allowed(catalog.offers, scenario.offers)
+    offers = market.scenario_offers(catalog.offers, scenario)
     offers = {oid: o for oid, o in offers.items() if o.channel in chosen}
     gpu_ids = sorted({o.gpu for o in offers.values()})
 
