@@ -450,10 +450,13 @@ def gpu_breakeven(loaded: Loaded, money: Money) -> list[dict[str, Any]]:
 
 
 def _api_cost_per_mtok(money: Money, api: Api, workload: Workload) -> float:
-    """Cost per million tokens of the workload's request mix on an API, reporting currency."""
+    """Cost per million tokens of the workload's request mix on an API, reporting currency
+    (cached-input share and, for deferrable work, the batch discount as in the plan)."""
     inp, out = workload.input_tokens, workload.output_tokens
     per_request = fin.api_cost(inp, out, api.input_per_mtok, api.output_per_mtok,
                                inp * workload.cached_input_fraction, api.cached_input_per_mtok)
+    if workload.deferrable and api.batch_discount:
+        per_request *= 1 - api.batch_discount
     return money.of(per_request, api.currency) / (inp + out) * TOKENS_PER_MTOK
 
 

@@ -77,3 +77,39 @@ def test_offers_and_providers_together_warn_about_offers_filtered_out(scenario):
     assert input_warnings(loaded.catalog, loaded.scenario) == [
         "offers[1] 'h100-gcp-on-demand' has no effect: its provider 'gcp' is not in providers "
         "(aws)"]
+
+
+CODING = """\
+name: coding
+start: 2027-01
+months: 12
+workloads:
+  agent:
+    input_tokens: 20000
+    output_tokens: 500
+    cached_input_fraction: 0.9
+    demand: {requests_per_day: 1e4}
+    self_host: [qwen3-235b-a22b]
+    apis: [anthropic-claude-sonnet-4.6]
+"""
+
+
+def test_cached_input_and_batch_change_the_api_price_in_plan_and_breakeven(tmp_path, run_cli):
+    path = tmp_path / "coding.yaml"
+    path.write_text(CODING)
+    # Sonnet 4.6: $3 input, $0.30 cached, $15 output. 20,000 in (90% cached) + 500 out:
+    # 2,000 x 3 + 18,000 x 0.3 + 500 x 15 = 18,900 $ per million requests = 18,900 / 20,500
+    # = 0.92195 $/Mtok; without the cache (0) 67,500 / 20,500 = 3.29268; deferrable (batch 50%)
+    # halves it: 0.46098.
+    expected = {0.9: 18900 / 20500, 0.0: 67500 / 20500}
+    for fraction, price in expected.items():
+        loaded = load(path, sets=[f"workloads.agent.cached_input_fraction={fraction}"])
+        apis = build_inputs(loaded).apis
+        first = apis[apis["month"] == 0]["price_per_mtok"].iloc[0]
+        # the plan trends API prices from as_of (2026-11-01) to 2027-01 at -30%/yr
+        assert first == pytest.approx(price * 0.7 ** (2 / 12))
+        out = run_cli("breakeven", path, "--json", "--set",
+                      f"workloads.agent.cached_input_fraction={fraction}").json()
+        assert out["workloads"][0]["api_cost_per_mtok"] == pytest.approx(price)
+    out = run_cli("breakeven", path, "--json", "--set", "workloads.agent.deferrable=true").json()
+    assert out["workloads"][0]["api_cost_per_mtok"] == pytest.approx(18900 / 20500 / 2)
