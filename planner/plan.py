@@ -17,6 +17,7 @@ from planner import model as lp
 from planner.errors import InfeasibleError, SolverError
 from planner.inputs import PlanInputs, build_inputs
 from planner.loading import Loaded
+from planner.market import input_warnings
 from planner.results import PlanResult, compute_result
 from planner.solve import DEFAULT_MIP_GAP, Status, solve
 
@@ -41,6 +42,9 @@ def plan(loaded: Loaded, *, channels: Iterable[str] | str | None = None, relax: 
         "scenario_path": str(loaded.scenario_path) if loaded.scenario_path else None,
         "variant": loaded.variant, "overrides": loaded.overrides_as_dicts(),
         "channels": list(inputs.channels), "relax": relax,
+        # inputs that change nothing (planner.market); channels only when asked for explicitly
+        "warnings": input_warnings(loaded.catalog, loaded.scenario,
+                                   None if channels is None else inputs.channels),
     }
     return plan_inputs(inputs, relax=relax, solver=solver, time_limit=time_limit,
                        mip_gap=mip_gap, fixed_commitments=fixed_commitments,

@@ -113,3 +113,57 @@ def test_cached_input_and_batch_change_the_api_price_in_plan_and_breakeven(tmp_p
         assert out["workloads"][0]["api_cost_per_mtok"] == pytest.approx(price)
     out = run_cli("breakeven", path, "--json", "--set", "workloads.agent.deferrable=true").json()
     assert out["workloads"][0]["api_cost_per_mtok"] == pytest.approx(18900 / 20500 / 2)
+
+
+def test_a_cny_scenario_on_usd_finance_plans_the_same_as_in_usd(scenario, run_cli):
+    # Restating finance.yaml in CNY through its fx and converting every price the same way gives
+    # the USD plan's net present cost divided by 0.1389 USD per CNY.
+    usd = run_cli("plan", scenario, "--json").json()
+    cny = run_cli("plan", scenario, "--json", "--set", "currency=CNY").json()
+    assert usd["currency"] == "USD" and cny["currency"] == "CNY"
+    assert cny["npv"] == pytest.approx(usd["npv"] / 0.1389, rel=1e-6)
+    restated = [o["path"] for o in cny["overrides"] if o["origin"] == "currency USD -> CNY "
+                "(finance.fx)"]
+    assert restated == ["finance.currency", "finance.fx", "finance.colocation_per_kw_month",
+                        "finance.electricity_per_kwh", "finance.staff_cost_per_year",
+                        "finance.other_opex_per_gpu_year", "finance.site_setup_cost",
+                        "finance.site_fixed_cost_per_year"]
+    # validate says which fields were restated
+    result = run_cli("validate", scenario, "--json", "--set", "currency=CNY",
+                     "--set", "finance.site_setup_cost=100000")
+    assert result.code == 0
+    note = result.json()["notes"][0]
+    assert "currency USD -> CNY (finance.fx): restated finance.currency" in note
+    assert "finance.colocation_per_kw_month" in note and "site_setup_cost" not in note
+
+
+def test_inputs_with_no_effect_are_warned_in_validate_and_plan(scenario, run_cli):
+    sets = ["--set", "workloads.chat.cached_input_fraction=0.6", "--set",
+            "limits.max_gpus.Gaudi3=8", "--set", "providers=[lambda]", "--set",
+            "workloads.chat.spot_allowed=true"]
+    expected = [
+        "workloads.chat.spot_allowed has no effect: the scenario has no spot offer",
+        "workloads.chat.cached_input_fraction 0.6 has no effect on api 'together-llama-3.1-70b': "
+        "it publishes no cached-input price (cached_input_per_mtok), so all input is billed at the "
+        "input price",
+        "limits.max_gpus.Gaudi3 has no effect: the scenario has no offer of Gaudi3"]
+    checked = run_cli("validate", scenario, "--json", *sets)
+    assert checked.code == 0
+    assert checked.json()["notes"] == [f"{scenario}: warning: {w}" for w in expected]
+    planned = run_cli("plan", scenario, "--json", "--relax", "--channels", "api,spot,on_demand",
+                      *sets)
+    assert planned.code == 0
+    assert planned.json()["warnings"] == [
+        "--channels spot has no effect: the scenario has no spot offer", *expected]
+    assert "planner: warning: limits.max_gpus.Gaudi3 has no effect" in planned.err
+    # none when every input counts
+    clean = run_cli("plan", scenario, "--json", "--relax")
+    assert clean.json()["warnings"] == [] and "warning" not in clean.err
+
+
+@pytest.mark.parametrize("value", ["0.04", "0", "1e9"])
+def test_an_slo_outside_milliseconds_is_exit_2_saying_what_is_allowed(scenario, run_cli, value):
+    result = run_cli("validate", scenario, "--set", f"workloads.chat.slo.tpot_ms={value}")
+    assert result.code == 2
+    assert "workloads.chat.slo.tpot_ms: not a latency in milliseconds" in result.out
+    assert "allowed: 1 to 600000 ms" in result.out
