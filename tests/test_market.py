@@ -167,3 +167,13 @@ def test_an_slo_outside_milliseconds_is_exit_2_saying_what_is_allowed(scenario, 
     assert result.code == 2
     assert "workloads.chat.slo.tpot_ms: not a latency in milliseconds" in result.out
     assert "allowed: 1 to 600000 ms" in result.out
+
+
+def test_the_report_header_lists_the_warnings(scenario, run_cli, tmp_path):
+    out = tmp_path / "report"
+    result = run_cli("plan", scenario, "--relax", "--channels", "api,on_demand", "--out", out,
+                     "--set", "limits.max_gpus.Gaudi3=8")
+    assert result.code == 0
+    html = (out / "report.html").read_text()
+    assert "Warnings" in html
+    assert "limits.max_gpus.Gaudi3 has no effect: the scenario has no offer of Gaudi3" in html
