@@ -305,7 +305,8 @@ def build_inputs(loaded: Loaded, channels: Iterable[str] | None = None, *,
         for m in range(first_month(o), months):
             label = month_name(month_index(start) + m)
             base = o.price_per_gpu if o.channel == "purchase" else (
-                o.price_per_gpu_month if o.channel == "reserved" else fin.hourly_rental_price(o))
+                fin.monthly_rental_price(o) if o.channel == "reserved"
+                else fin.hourly_rental_price(o))
             price = money(fin.trended_price(base, o.as_of, label, growth[o.channel]), o.currency)
             if o.channel == "purchase":
                 if m % step:

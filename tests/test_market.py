@@ -177,3 +177,14 @@ def test_the_report_header_lists_the_warnings(scenario, run_cli, tmp_path):
     html = (out / "report.html").read_text()
     assert "Warnings" in html
     assert "limits.max_gpus.Gaudi3 has no effect: the scenario has no offer of Gaudi3" in html
+
+
+def test_a_reserved_rate_given_per_hour_is_priced_per_month(scenario):
+    # The schema allows price_per_gpu_hour on a reserved offer (AWS publishes hourly rates);
+    # the plan reads it as 730 h a month: $4.045/h -> 2,952.85 a month.
+    loaded = load(scenario, sets=["scenario.offers=[h100-aws-savings-1y]",
+                                  "offers.h100-aws-savings-1y.price_per_gpu_month=null",
+                                  "offers.h100-aws-savings-1y.price_per_gpu_hour=4.045",
+                                  "finance.rental_price_change_per_year=0"])
+    reserved = build_inputs(loaded).reserved
+    assert reserved["price_per_gpu_month"].iloc[0] == pytest.approx(4.045 * 730)
