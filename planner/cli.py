@@ -59,13 +59,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_validate(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
-    checked, problems = loading.validate_paths(args.paths, args.catalog, args.sets)
-    result = {"ok": not problems, "checked": checked, "problems": problems}
+    notes: list[str] = []
+    checked, problems = loading.validate_paths(args.paths, args.catalog, args.sets, notes)
+    result = {"ok": not problems, "checked": checked, "problems": problems, "notes": notes}
     if problems:
         text = f"{len(problems)} problem(s) in {len(checked)} file(s):\n" + "\n".join(
             f"  {p}" for p in problems)
     else:
         text = f"ok: {len(checked)} catalog(s) and scenario(s) valid"
+    for note in notes:  # restated finance fields and inputs with no effect
+        print(f"planner: {note}", file=sys.stderr)
     return result, text, (2 if problems else 0)
 
 
@@ -224,6 +227,8 @@ def cmd_plan(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
         return _diagnosis(args, loaded, exc)
     if currency != result.currency:
         result = result.converted(currency, fx_rate(result.currency, currency, loaded.finance))
+    for warning in result.provenance.get("warnings") or []:
+        print(f"planner: warning: {warning}", file=sys.stderr)
     from planner import report
     from planner.studies.alternatives import plan_alternatives
 

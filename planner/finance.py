@@ -6,8 +6,10 @@ Conventions: rates are yearly fractions (0.133 = 13.3%); a year is 8760 hours, a
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from planner.errors import InputError
 from planner.schemas import Finance, Gpu, Offer
@@ -160,6 +162,50 @@ def convert(amount: float, from_currency: str, to_currency: str, finance: Financ
     if from_currency == to_currency:
         return amount
     return amount * fx_rate(from_currency, to_currency, finance)
+
+
+# Fields of finance.yaml that are amounts of money (in finance.currency); the rest are rates,
+# counts, kW or choices and do not change with the currency.
+FINANCE_MONEY_FIELDS = ("colocation_per_kw_month", "electricity_per_kwh", "staff_cost_per_year",
+                        "other_opex_per_gpu_year", "site_setup_cost", "site_fixed_cost_per_year")
+
+
+def restate_finance(finance: Mapping[str, Any], currency: str,
+                    keep: Iterable[str] = ()) -> dict[str, Any] | None:
+    """finance.yaml (a raw mapping) restated in `currency` through its own fx: every money field
+    times the rate, fx rebased on the new currency, `currency` set. Fields named in `keep` (set by
+    the scenario itself) are left out. Returns the changed fields, or None when finance.fx has no
+    rate for `currency`. Malformed values are skipped (the schema reports them).
+
+    >>> restate_finance({"currency": "USD", "fx": {"CNY": 0.125}, "electricity_per_kwh": 0.1,
+    ...                  "site_setup_cost": 1000}, "CNY", keep=["site_setup_cost"])
+    {'currency': 'CNY', 'fx': {'USD': 8.0}, 'electricity_per_kwh': 0.8}
+    """
+    base = finance.get("currency")
+    if currency == base:
+        return {}
+    fx = finance.get("fx") if isinstance(finance.get("fx"), Mapping) else {}
+    rate = fx.get(currency)
+    if not _is_amount(rate) or rate <= 0:
+        return None
+    keep = set(keep)
+    changed: dict[str, Any] = {}
+    if "currency" not in keep:
+        changed["currency"] = currency
+    if "fx" not in keep:  # units of `currency` per unit of each other currency
+        rebased = {base: 1 / rate} if isinstance(base, str) else {}
+        rebased.update({c: r / rate for c, r in fx.items()
+                        if c != currency and _is_amount(r)})
+        changed["fx"] = rebased
+    for name in FINANCE_MONEY_FIELDS:
+        value = finance.get(name)
+        if name not in keep and _is_amount(value):
+            changed[name] = value / rate
+    return changed
+
+
+def _is_amount(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 # --------------------------------------------------------------------------- owned TCO

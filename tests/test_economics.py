@@ -75,7 +75,7 @@ def test_tco_text_output(run_cli):
 
 @pytest.mark.parametrize("args", [
     ["tco", "NOPE"],                                  # unknown GPU
-    ["tco", "B200"],                                  # no purchase offer and no --capex
+    ["tco", "MI300X"],                                # no purchase offer and no --capex
     ["tco", "H200", "--capex", "-5"],                 # negative price
     ["tco", "H200", "--years", "0"],
     ["tco", "H200", "--method", "sum_of_digits"],     # argparse choice

@@ -125,16 +125,33 @@ def test_unknown_variant_lists_the_known_ones(catalog, scenario):
 
 
 def test_currency_rule(catalog, tmp_path):
-    # A CNY scenario that leaves finance in USD is refused: its money fields would be USD.
+    # A CNY scenario on USD finance: finance.yaml's money fields are restated in CNY through
+    # finance.fx (1 CNY = 0.1389 USD), except the ones the scenario sets itself.
     path = tmp_path / "cny.yaml"
-    path.write_text(SCENARIO.replace("name: precedence", "name: c\ncurrency: CNY"))
-    with pytest.raises(InputError, match="'CNY' differs from finance.currency 'USD'"):
+    path.write_text(SCENARIO.replace("finance: {cost_of_capital: 0.10}",
+                                     "currency: CNY\nfinance: {electricity_per_kwh: 0.63}"))
+    loaded = load(path, catalog_dir=catalog)
+    finance = loaded.finance
+    assert loaded.currency == finance.currency == "CNY"
+    assert finance.colocation_per_kw_month == pytest.approx(130 / 0.1389)   # 935.93 CNY
+    assert finance.electricity_per_kwh == 0.63                              # the scenario's
+    assert finance.fx == pytest.approx({"USD": 1 / 0.1389})                 # 7.1994 CNY per USD
+    assert finance.cost_of_capital == 0.133                                 # a rate: unchanged
+    restated = {o.path for o in loaded.overrides if o.origin.startswith("currency USD -> CNY")}
+    assert "finance.colocation_per_kw_month" in restated
+    assert "finance.electricity_per_kwh" not in restated
+    # A currency finance.fx has no rate for is refused, naming the known ones.
+    path.write_text(SCENARIO.replace("name: precedence", "name: c\ncurrency: EUR"))
+    with pytest.raises(InputError, match="'EUR' differs from finance.currency 'USD': finance.fx "
+                       "has no rate to restate finance in 'EUR'; allowed: USD, or a currency of "
+                       "finance.fx \\(CNY\\)"):
         load(path, catalog_dir=catalog)
-    # Restated in CNY with a USD rate it loads; without the USD rate the USD offers are refused.
+    # Restated by the scenario itself it loads as written; without the USD rate the USD offers
+    # are refused.
     path.write_text(SCENARIO.replace(
         "finance: {cost_of_capital: 0.10}",
         "currency: CNY\nfinance: {currency: CNY, fx: {USD: 7.2}, electricity_per_kwh: 0.63}"))
-    assert load(path, catalog_dir=catalog).currency == "CNY"
+    assert load(path, catalog_dir=catalog).finance.fx == {"USD": 7.2}
     path.write_text(SCENARIO.replace("finance: {cost_of_capital: 0.10}",
                                      "finance: {currency: CNY, fx: {EUR: 7.8}}"))
     with pytest.raises(InputError) as caught:

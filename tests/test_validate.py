@@ -51,7 +51,7 @@ def test_good_scenario_validates(run_cli, tmp_path):
     (GOOD.replace("qwen3-8b", "qwen9-8b"), "workloads.chat.self_host[0]",
      "unknown model 'qwen9-8b'; allowed: deepseek-r1-distill-qwen-14b"),
     (GOOD.replace("[qwen-plus]", "[qwen-minus]"), "workloads.chat.apis[0]",
-     "unknown api 'qwen-minus'; allowed: claude-sonnet-4.6"),
+     "unknown api 'qwen-minus'; allowed: anthropic-claude-haiku-4.5"),
     (GOOD.replace("months: 12", "months: 12\nmonths: 24"), "line 4", "duplicate key 'months'"),
     (GOOD + "variants:\n  v: {workloads.chat.demand.growth_per_yaer: 1}\n",
      "workloads.chat.demand.growth_per_yaer", "variant 'v'"),

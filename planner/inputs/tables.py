@@ -18,7 +18,7 @@ import pandas as pd
 from planner import finance as fin
 from planner import roofline
 from planner.errors import InfeasibleError, InputError
-from planner.loading import Loaded
+from planner.loading import Loaded, market
 from planner.schemas import Workload
 from planner.units import (
     CHANNELS,
@@ -263,7 +263,7 @@ def build_inputs(loaded: Loaded, channels: Iterable[str] | None = None, *,
          for w, wl in workloads.items()]).set_index("workload")
 
     # Offers the scenario allows, available some time in the horizon.
-    offers = _allowed(catalog.offers, scenario.offers)
+    offers = market.scenario_offers(catalog.offers, scenario)
     offers = {oid: o for oid, o in offers.items() if o.channel in chosen}
     gpu_ids = sorted({o.gpu for o in offers.values()})
 
@@ -305,7 +305,8 @@ def build_inputs(loaded: Loaded, channels: Iterable[str] | None = None, *,
         for m in range(first_month(o), months):
             label = month_name(month_index(start) + m)
             base = o.price_per_gpu if o.channel == "purchase" else (
-                o.price_per_gpu_month if o.channel == "reserved" else fin.hourly_rental_price(o))
+                fin.monthly_rental_price(o) if o.channel == "reserved"
+                else fin.hourly_rental_price(o))
             price = money(fin.trended_price(base, o.as_of, label, growth[o.channel]), o.currency)
             if o.channel == "purchase":
                 if m % step:

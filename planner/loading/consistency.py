@@ -87,6 +87,10 @@ def _scenario_problems(scenario: dict, gpus: dict, offers: dict, apis: dict, mod
                 allowed[key].append(ident)
             else:
                 add((*root, key, i), _unknown(key[:-1], ident, pool))
+    providers = {o.get("provider") for o in offers.values() if isinstance(o, dict)} - {None}
+    for i, provider in _strings(scenario.get("providers")):
+        if provider not in providers:
+            add((*root, "providers", i), _unknown("provider", provider, providers))
     for gpu in _mapping(_mapping(scenario.get("limits")).get("max_gpus")):
         if gpu not in gpus:
             add((*root, "limits", "max_gpus", gpu), _unknown("gpu", gpu, gpus))
@@ -106,10 +110,15 @@ def _scenario_problems(scenario: dict, gpus: dict, offers: dict, apis: dict, mod
     currency = scenario.get("currency")
     reporting = finance.get("currency")
     if isinstance(currency, str) and isinstance(reporting, str) and currency != reporting:
+        fx = _mapping(finance.get("fx"))
+        rates = ", ".join(sorted(map(str, fx))) or "none"
+        why = (f"finance.currency is set to {reporting!r} (a scenario that sets it states "
+               "finance in it)" if currency in fx else
+               f"finance.fx has no rate to restate finance in {currency!r}")
         add((*root, "currency"),
-            f"{currency!r} differs from finance.currency {reporting!r}; allowed: {reporting}, or "
-            f"set finance.currency: {currency} in the scenario with finance.fx and the money "
-            f"fields restated in {currency} (see docs/inputs.md)")
+            f"{currency!r} differs from finance.currency {reporting!r}: {why}; allowed: "
+            f"{reporting}, or a currency of finance.fx ({rates}) with finance.currency left "
+            "unset (finance.yaml's money fields are then restated; docs/inputs.md)")
     return allowed["offers"], allowed["apis"]
 
 

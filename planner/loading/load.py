@@ -14,6 +14,7 @@ scenario's allow-lists (plain `offers.` and `apis.` mean the catalogs).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +22,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from planner import finance as fin
 from planner.errors import InputError
 from planner.loading.consistency import reference_problems
+from planner.loading.market import input_warnings
 from planner.loading.messages import Origins, pydantic_problems, raise_problems, short_value
 from planner.loading.overrides import (
     Override,
@@ -131,6 +134,41 @@ def _merge_scenario(tree: dict[str, Any], raw: dict[str, Any], path: Path,
     return applied, problems
 
 
+def _restate_currency(tree: dict[str, Any], file_finance: Any, applied: list[Override],
+                      origins: Origins) -> list[Override]:
+    """A scenario (or finance.currency override) in another currency than finance.yaml: the
+    finance.yaml fields nobody set are restated in it through finance.fx
+    (finance.restate_finance), each recorded as an override."""
+    finance = tree.get("finance")
+    if not isinstance(finance, dict) or not isinstance(file_finance, dict):
+        return []
+    set_here = set()
+    for override in applied:
+        parts = override.path.split(".")
+        parts = parts[1:] if parts[0] == SCENARIO_ONLY_PREFIX else parts
+        if parts[0] == "finance" and len(parts) > 1:
+            set_here.add(parts[1])
+    scenario = tree.get(SCENARIO_ONLY_PREFIX)
+    target = scenario.get("currency") if isinstance(scenario, dict) else None
+    if "currency" in set_here:
+        if target is not None and target != finance.get("currency"):
+            return []  # two currencies asked for: planner.loading.consistency says so
+        target = finance.get("currency")
+    base = file_finance.get("currency")
+    if not isinstance(target, str) or not isinstance(base, str) or target == base:
+        return []
+    changed = fin.restate_finance(file_finance, target, keep=set_here)
+    if changed is None:
+        return []  # no rate: planner.loading.consistency reports the currency
+    origin = f"currency {base} -> {target} (finance.fx)"
+    restated = []
+    for key, value in changed.items():
+        finance[key] = value
+        origins[("finance", key)] = origin
+        restated.append(Override(origin, f"finance.{key}", value))
+    return restated
+
+
 def _resolve_catalog_dir(catalog_dir: Path | str | None, scenario_path: Path | None,
                          raw_scenario: Any) -> Path:
     if catalog_dir is not None:
@@ -167,6 +205,7 @@ def load(scenario_path: Path | str | None = None, *, catalog_dir: Path | str | N
     raw_scenario = _read_scenario(scenario_file) if scenario_file is not None else None
     directory = _resolve_catalog_dir(catalog_dir, scenario_file, raw_scenario)
     tree, origins = _read_catalog_tree(directory, replace)
+    file_finance = copy.deepcopy(tree.get("finance"))
 
     problems: list[str] = []
     overrides: list[Override] = []
@@ -180,6 +219,7 @@ def load(scenario_path: Path | str | None = None, *, catalog_dir: Path | str | N
     requested += [Override("--set", *parse_set_option(text)) for text in sets]
     problems += apply_overrides(tree, requested, origins)
     overrides += requested
+    overrides += _restate_currency(tree, file_finance, overrides, origins)
 
     catalog, scenario, schema_problems = _validate_tree(tree, origins)
     problems += schema_problems
@@ -196,8 +236,11 @@ def load_catalog(catalog_dir: Path | str | None = None, sets: Iterable[str] = ()
 
 
 def validate_paths(paths: Iterable[Path | str] = (), catalog_dir: Path | str | None = None,
-                   sets: Iterable[str] = ()) -> tuple[list[str], list[str]]:
+                   sets: Iterable[str] = (), notes: list[str] | None = None
+                   ) -> tuple[list[str], list[str]]:
     """Check catalogs and scenarios (and every variant of each); return (checked, problems).
+    `notes`, when given, receives what a valid scenario's base loads with: finance fields
+    restated in its currency, and inputs with no effect (planner.loading.market.input_warnings).
 
     A PATH may be a catalog folder, a single catalog file (named gpus.yaml, offers.yaml, ...: it
     stands in for that file of --catalog or the shipped catalog), a scenario file, or a folder of
@@ -220,7 +263,9 @@ def validate_paths(paths: Iterable[Path | str] = (), catalog_dir: Path | str | N
             expanded = [target]
         for path in expanded:
             checked.append(str(path))
-            problems += _validate_one(path, catalog_dir, sets)
+            problems += _validate_one(path, catalog_dir, sets, notes)
+    if notes is not None:
+        notes[:] = list(dict.fromkeys(notes))
     return checked, list(dict.fromkeys(problems))
 
 
@@ -236,7 +281,8 @@ def _catalog_sets(sets: list[str]) -> list[str]:
             if text.partition("=")[0].strip().split(".")[0] not in scenario_roots]
 
 
-def _validate_one(path: Path, catalog_dir: Path | str | None, sets: list[str]) -> list[str]:
+def _validate_one(path: Path, catalog_dir: Path | str | None, sets: list[str],
+                  notes: list[str] | None = None) -> list[str]:
     try:
         if path.is_dir():
             load_catalog(path, _catalog_sets(sets))
@@ -249,8 +295,10 @@ def _validate_one(path: Path, catalog_dir: Path | str | None, sets: list[str]) -
     except InputError as exc:
         return exc.problems
     try:
-        load(path, catalog_dir=catalog_dir, sets=sets)
+        loaded = load(path, catalog_dir=catalog_dir, sets=sets)
         base_problems: list[str] = []
+        if notes is not None:
+            notes += _load_notes(path, loaded)
     except InputError as exc:
         base_problems = exc.problems
     problems = list(base_problems)
@@ -261,3 +309,14 @@ def _validate_one(path: Path, catalog_dir: Path | str | None, sets: list[str]) -
         except InputError as exc:
             problems += [p for p in exc.problems if p not in base_problems]
     return problems
+
+
+def _load_notes(path: Path, loaded: Loaded) -> list[str]:
+    """What `validate` says about a valid scenario: restated finance fields, then warnings."""
+    restated = [o for o in loaded.overrides if o.origin.startswith("currency ")]
+    lines = []
+    if restated:
+        lines.append(f"{path}: {restated[0].origin}: restated "
+                     + ", ".join(o.path for o in restated))
+    return lines + [f"{path}: warning: {w}" for w in
+                    input_warnings(loaded.catalog, loaded.scenario)]

@@ -16,6 +16,7 @@ import pandas as pd
 from planner.errors import InfeasibleError, SolverError
 from planner.inputs import PlanInputs, build_inputs
 from planner.loading import Loaded
+from planner.loading.market import input_warnings
 from planner.optimize import build as lp
 from planner.optimize.solve import DEFAULT_MIP_GAP, Status, solve
 from planner.results import PlanResult, compute_result
@@ -42,6 +43,9 @@ def plan(loaded: Loaded, *, channels: Iterable[str] | str | None = None, relax: 
         "scenario_path": str(loaded.scenario_path) if loaded.scenario_path else None,
         "variant": loaded.variant, "overrides": loaded.overrides_as_dicts(),
         "channels": list(inputs.channels), "relax": relax,
+        # inputs that change nothing (loading.market); channels only when asked for explicitly
+        "warnings": input_warnings(loaded.catalog, loaded.scenario,
+                                   None if channels is None else inputs.channels),
     }
     return optimize(inputs, relax=relax, solver=solver, time_limit=time_limit,
                        mip_gap=mip_gap, fixed_commitments=fixed_commitments,

@@ -77,6 +77,8 @@ def _meta(view: PlanView, made_at: str) -> list[tuple[str, str]]:
         rows.append(("Total cash (undiscounted)", f"{fmt_amount(view.total_cost)} "
                      f"{view.currency}"))
     rows += [("Solver", solver_text), ("Generated", made_at)]
+    if view.warnings:
+        rows.append(("Warnings", "; ".join(view.warnings)))
     return rows
 
 
@@ -312,7 +314,8 @@ def view_from_result(result: Any, loaded: Any = None) -> PlanView:
         variant=prov.get("variant"), overrides=list(prov.get("overrides") or []),
         channels=None if not channels or set(channels) == all_channels else list(channels),
         solver=solver, npv=float(result.npv), total_cost=float(result.total_cost),
-        sources=_sources(result, loaded) if loaded is not None else None)
+        sources=_sources(result, loaded) if loaded is not None else None,
+        warnings=list(prov.get("warnings") or []))
     words = result.mix_words() if hasattr(result, "mix_words") else ""
     view.mix = ([f"Tokens: {words}."] if words else []) + mix_in_words(view)
     return view

@@ -41,6 +41,7 @@ class PlanView:
     total_cost: float | None = None
     sources: pd.DataFrame | None = None
     mix: list[str] = field(default_factory=list)  # the mix in words, one sentence each
+    warnings: list[str] = field(default_factory=list)  # inputs with no effect
 
 
 def yearly_table(view: PlanView) -> pd.DataFrame:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from planner.schemas.base import (
     MAX_AMOUNT,
@@ -20,6 +20,7 @@ from planner.schemas.base import (
 
 MAX_REQUESTS_PER_DAY = 1e13
 MAX_TOKENS_PER_REQUEST = 10_000_000
+MIN_LATENCY_MS, MAX_LATENCY_MS = 1.0, 600_000.0  # 1 ms to 10 minutes
 
 
 class DemandPoint(Strict):
@@ -45,9 +46,21 @@ class Demand(Strict):
         return self
 
 
+def _check_ms(value: float) -> float:
+    # An SLO typed in seconds (tpot_ms: 0.04) would silently send everything to the API.
+    if not MIN_LATENCY_MS <= value <= MAX_LATENCY_MS:
+        raise ValueError(f"not a latency in milliseconds; allowed: {MIN_LATENCY_MS:g} to "
+                         f"{MAX_LATENCY_MS:g} ms (a value below 1 is likely seconds: 0.04 s is "
+                         "written 40)")
+    return value
+
+
+LatencyMs = Annotated[float, AfterValidator(_check_ms)]
+
+
 class Slo(Strict):
-    ttft_ms: Positive | None = Field(default=None, description="Time to first token target, ms")
-    tpot_ms: Positive | None = Field(default=None, description="Time per output token target, ms")
+    ttft_ms: LatencyMs | None = Field(default=None, description="Time to first token target, ms")
+    tpot_ms: LatencyMs | None = Field(default=None, description="Time per output token target, ms")
 
 
 class Workload(Strict):

@@ -17,7 +17,7 @@ from typing import Any
 from planner import finance as fin
 from planner import roofline
 from planner.errors import InfeasibleError, InputError
-from planner.loading import Loaded
+from planner.loading import Loaded, market
 from planner.schemas import Api, Offer, Workload
 from planner.schemas.base import MAX_AMOUNT
 from planner.units import (
@@ -73,11 +73,9 @@ def reporting_currency(loaded: Loaded, requested: str | None = None) -> str:
 
 
 def allowed_offers(loaded: Loaded) -> dict[str, Offer]:
-    """Offers of the catalog, restricted to the scenario's allow-list when there is one."""
-    offers = loaded.catalog.offers
-    if loaded.scenario is not None and loaded.scenario.offers is not None:
-        return {oid: offers[oid] for oid in loaded.scenario.offers}
-    return dict(offers)
+    """Offers of the catalog the scenario may use (its offers and providers; every offer
+    without a scenario)."""
+    return market.scenario_offers(loaded.catalog.offers, loaded.scenario)
 
 
 def allowed_apis(loaded: Loaded) -> dict[str, Api]:
@@ -452,10 +450,13 @@ def gpu_breakeven(loaded: Loaded, money: Money) -> list[dict[str, Any]]:
 
 
 def _api_cost_per_mtok(money: Money, api: Api, workload: Workload) -> float:
-    """Cost per million tokens of the workload's request mix on an API, reporting currency."""
+    """Cost per million tokens of the workload's request mix on an API, reporting currency
+    (cached-input share and, for deferrable work, the batch discount as in the plan)."""
     inp, out = workload.input_tokens, workload.output_tokens
     per_request = fin.api_cost(inp, out, api.input_per_mtok, api.output_per_mtok,
                                inp * workload.cached_input_fraction, api.cached_input_per_mtok)
+    if workload.deferrable and api.batch_discount:
+        per_request *= 1 - api.batch_discount
     return money.of(per_request, api.currency) / (inp + out) * TOKENS_PER_MTOK
 
 
