@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from planner.errors import InputError
-from planner.schemas import Finance, Gpu, Offer
+from planner.schemas import Api, Finance, Gpu, Offer, Workload
 from planner.units import (
     HOURS_PER_MONTH,
     HOURS_PER_YEAR,
@@ -314,6 +314,17 @@ def api_cost(input_tokens: float, output_tokens: float, input_per_mtok: float,
     return ((input_tokens - cached_input_tokens) * input_per_mtok
             + cached_input_tokens * cached_price
             + output_tokens * output_per_mtok) / TOKENS_PER_MTOK
+
+
+def api_price_per_mtok(api: Api, workload: Workload) -> float:
+    """Price of one million tokens of the workload's mix on an API, in the API's currency, with
+    the cached-input share and (for deferrable work) the batch discount."""
+    inp, out = workload.input_tokens, workload.output_tokens
+    per_request = api_cost(inp, out, api.input_per_mtok, api.output_per_mtok,
+                               inp * workload.cached_input_fraction, api.cached_input_per_mtok)
+    if workload.deferrable and api.batch_discount:
+        per_request *= 1 - api.batch_discount
+    return per_request / (inp + out) * TOKENS_PER_MTOK
 
 
 def gpus_needed(tokens_per_month: float, tokens_per_gpu_hour: float, utilization: float = 1.0,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+from conftest import ROOT
 
 USD_PER_CNY = 0.1389  # catalogs/finance.yaml fx.CNY
 
@@ -255,3 +256,26 @@ def test_breakeven_per_workload(run_cli, tmp_path):
     assert cheap["breakeven_tokens_per_month"] is None and "reason" in cheap
     private = rows["private"]
     assert private["api"] is None and private["breakeven_tokens_per_month"] is None
+
+
+def test_breakeven_and_the_plan_price_an_api_alike() -> None:
+    """One price per Mtok (finance.api_price_per_mtok): a deferrable workload with a 0.5 batch
+    discount pays half the list mix in the plan's coefficients and in breakeven alike (they
+    disagreed before: 0.1367 vs 0.2733 CNY/Mtok)."""
+    from planner.inputs import build_inputs
+    from planner.loading import load
+    from planner.studies.unit_costs import breakeven
+
+    loaded = load(ROOT / "scenarios" / "seed001_medium.yaml", sets=[
+        "workloads.chat.deferrable=true", "apis.deepseek-v3.batch_discount=0.5",
+        "workloads.chat.apis=[deepseek-v3]"])
+    api = loaded.catalog.apis["deepseek-v3"]
+    # 800 input + 400 output tokens a request at the list prices, halved, per million tokens.
+    by_hand = (800 * api.input_per_mtok + 400 * api.output_per_mtok) / 1200 * 0.5
+    prices = build_inputs(loaded).apis
+    plan_price = prices.loc[(prices["api"] == "deepseek-v3") & (prices["month"] == 0),
+                            "price_per_mtok"].iloc[0]
+    row = next(r for r in breakeven(loaded)["workloads"] if r["workload"] == "chat")
+    assert row["api"] == "deepseek-v3"
+    assert row["api_cost_per_mtok"] == pytest.approx(by_hand, rel=1e-12)
+    assert plan_price == pytest.approx(by_hand, rel=1e-12)

@@ -193,17 +193,6 @@ def requests_per_day(workload: Workload, month: int, start: str) -> float:
     return points[-1][1]
 
 
-def api_price_per_mtok(api, workload: Workload) -> float:
-    """Price of one million tokens of the workload's mix on an API, in the API's currency, with
-    the cached-input share and (for deferrable work) the batch discount."""
-    inp, out = workload.input_tokens, workload.output_tokens
-    per_request = fin.api_cost(inp, out, api.input_per_mtok, api.output_per_mtok,
-                               inp * workload.cached_input_fraction, api.cached_input_per_mtok)
-    if workload.deferrable and api.batch_discount:
-        per_request *= 1 - api.batch_discount
-    return per_request / (inp + out) * TOKENS_PER_MTOK
-
-
 def _allowed(pool: dict, allow: list[str] | None) -> dict:
     return dict(pool) if allow is None else {k: pool[k] for k in allow if k in pool}
 
@@ -345,7 +334,7 @@ def build_inputs(loaded: Loaded, channels: Iterable[str] | None = None, *,
             if api is None or (api.context_tokens is not None
                                and api.context_tokens < wl.input_tokens + wl.output_tokens):
                 continue
-            candidates.append((money(api_price_per_mtok(api, wl), api.currency), aid, api))
+            candidates.append((money(fin.api_price_per_mtok(api, wl), api.currency), aid, api))
         # Without rate limits only the cheapest API can matter; keep rate-limited ones that are
         # cheaper than the first unlimited one (the same price trend applies to every API).
         for price, aid, api in sorted(candidates, key=lambda c: (c[0], c[1])):

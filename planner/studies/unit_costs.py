@@ -450,14 +450,8 @@ def gpu_breakeven(loaded: Loaded, money: Money) -> list[dict[str, Any]]:
 
 
 def _api_cost_per_mtok(money: Money, api: Api, workload: Workload) -> float:
-    """Cost per million tokens of the workload's request mix on an API, reporting currency
-    (cached-input share and, for deferrable work, the batch discount as in the plan)."""
-    inp, out = workload.input_tokens, workload.output_tokens
-    per_request = fin.api_cost(inp, out, api.input_per_mtok, api.output_per_mtok,
-                               inp * workload.cached_input_fraction, api.cached_input_per_mtok)
-    if workload.deferrable and api.batch_discount:
-        per_request *= 1 - api.batch_discount
-    return money.of(per_request, api.currency) / (inp + out) * TOKENS_PER_MTOK
+    """finance.api_price_per_mtok (the plan's price) in the reporting currency."""
+    return money.of(fin.api_price_per_mtok(api, workload), api.currency)
 
 
 def _tokens_per_month_at_start(workload: Workload) -> float:
