@@ -193,10 +193,6 @@ def requests_per_day(workload: Workload, month: int, start: str) -> float:
     return points[-1][1]
 
 
-def _allowed(pool: dict, allow: list[str] | None) -> dict:
-    return dict(pool) if allow is None else {k: pool[k] for k in allow if k in pool}
-
-
 # --------------------------------------------------------------------------- build
 
 
@@ -324,7 +320,7 @@ def build_inputs(loaded: Loaded, channels: Iterable[str] | None = None, *,
                                                  "price_per_gpu_hour", "availability"])
 
     api_rows, api_limits = [], {}
-    apis = _allowed(catalog.apis, scenario.apis) if "api" in chosen else {}
+    apis = market.scenario_apis(catalog.apis, scenario) if "api" in chosen else {}
     for w, wl in workloads.items():
         if not wl.api_allowed:
             continue

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from planner.schemas import Catalog, Offer, Scenario
+from planner.schemas import Api, Catalog, Offer, Scenario
 
 # Offers of these providers are the seeds' own figures (catalogs/offers.yaml), not market prices:
 # a scenario uses them only when it names them (offers: ids, or providers:).
@@ -35,6 +35,13 @@ def scenario_offers(offers: dict[str, Offer], scenario: Scenario | None) -> dict
     if scenario.offers is None:
         return {oid: o for oid, o in pool.items() if not is_seed_offer(o)}
     return pool
+
+
+def scenario_apis(apis: dict[str, Api], scenario: Scenario | None) -> dict[str, Api]:
+    """APIs of the catalog the scenario may use (its `apis` list; every API without one)."""
+    if scenario is None or scenario.apis is None:
+        return dict(apis)
+    return {aid: apis[aid] for aid in scenario.apis if aid in apis}
 
 
 def input_warnings(catalog: Catalog, scenario: Scenario,

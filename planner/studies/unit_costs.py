@@ -79,10 +79,8 @@ def allowed_offers(loaded: Loaded) -> dict[str, Offer]:
 
 
 def allowed_apis(loaded: Loaded) -> dict[str, Api]:
-    apis = loaded.catalog.apis
-    if loaded.scenario is not None and loaded.scenario.apis is not None:
-        return {aid: apis[aid] for aid in loaded.scenario.apis}
-    return dict(apis)
+    """APIs of the catalog the scenario may use (every API without a scenario)."""
+    return market.scenario_apis(loaded.catalog.apis, loaded.scenario)
 
 
 def _check_gpu(loaded: Loaded, gpu_id: str) -> None:
