@@ -139,6 +139,15 @@ def simple_payback_months(purchase_price: float, monthly_rental: float) -> float
     return purchase_price / monthly_rental
 
 
+def no_fx_rate(currency: str, reporting: str, rates: list[str]) -> str:
+    """The one message for a currency that finance.fx cannot convert into `reporting`."""
+    known = ", ".join(sorted(rates)) or "none"
+    return (f"currency {currency!r} has no exchange rate into the reporting currency "
+            f"{reporting!r}; allowed: {reporting} or a currency in finance.fx ({known}); add "
+            f"fx.{currency} to finance.yaml or --set finance.fx.{currency}=RATE (units of "
+            f"{reporting} per {currency})")
+
+
 def fx_rate(from_currency: str, to_currency: str, finance: Finance) -> float:
     """Units of `to_currency` per unit of `from_currency`, through finance.fx.
 
@@ -148,10 +157,7 @@ def fx_rate(from_currency: str, to_currency: str, finance: Finance) -> float:
         if currency == finance.currency:
             return 1.0
         if currency not in finance.fx:
-            known = ", ".join(sorted({finance.currency, *finance.fx}))
-            raise InputError(f"currency {currency!r} has no FX rate in finance.fx "
-                             f"(known: {known}); add fx.{currency} to finance.yaml or --set "
-                             f"finance.fx.{currency}=RATE")
+            raise InputError(no_fx_rate(currency, finance.currency, list(finance.fx)))
         return finance.fx[currency]
 
     return in_base(from_currency) / in_base(to_currency)

@@ -93,7 +93,7 @@ def test_bad_inputs_exit_2(run_cli, args):
 
 def test_unknown_currency_message_names_the_fix(run_cli):
     result = run_cli("tco", "H200", "--currency", "XYZ")
-    assert "no FX rate" in result.err and "finance.fx.XYZ" in result.err
+    assert "has no exchange rate" in result.err and "finance.fx.XYZ=RATE" in result.err
 
 
 # --------------------------------------------------------------------------- compare

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from planner.finance import no_fx_rate
+
 Message = Callable[[tuple, str], str]  # (tree location, what is wrong) -> full message line
 MAX_LISTED = 25
 
@@ -33,10 +35,8 @@ def _unknown(kind: str, ident: Any, known: Iterable[Any]) -> str:
 
 
 def _no_fx(currency: str, finance: dict) -> str:
-    rates = ", ".join(sorted(map(str, _mapping(finance.get("fx"))))) or "none"
-    return (f"currency {currency!r} has no exchange rate into the reporting currency "
-            f"{finance.get('currency')!r}; allowed: {finance.get('currency')} or a currency in "
-            f"finance.fx ({rates}); add finance.fx.{currency}")
+    return no_fx_rate(currency, str(finance.get("currency")),
+                      list(map(str, _mapping(finance.get("fx")))))
 
 
 def reference_problems(tree: dict[str, Any], message: Message) -> list[str]:

@@ -62,10 +62,8 @@ def reporting_currency(loaded: Loaded, requested: str | None = None) -> str:
         raise InputError(f"--currency {requested!r}: not a currency code; allowed: "
                          f"{', '.join(known)} (3-letter ISO codes with an FX rate)")
     if currency != finance.currency and currency not in finance.fx:
-        raise InputError(f"--currency {currency}: no FX rate; finance.fx (finance.yaml) converts "
-                         f"into {finance.currency} and knows {', '.join(known)}; add "
-                         f"fx.{currency} to finance.yaml or --set finance.fx.{currency}=RATE "
-                         f"(units of {finance.currency} per {currency})")
+        raise InputError(f"--currency {currency}: "
+                         + fin.no_fx_rate(currency, finance.currency, list(finance.fx)))
     return currency
 
 
