@@ -16,8 +16,9 @@ import pytest
 from conftest import ROOT
 
 from planner.errors import InfeasibleError
-from planner.inputs import Limits, PlanInputs
+from planner.inputs import PlanInputs
 from planner.optimize.plan import optimize
+from planner.schemas import Limits
 
 REL = 1e-6
 

@@ -2,7 +2,6 @@
 into per-period, per-slice numbers). No PuLP here."""
 
 from planner.inputs.tables import (
-    Limits,
     PlanInputs,
     build_inputs,
     check_servable,
@@ -12,5 +11,5 @@ from planner.inputs.tables import (
     time_slices,
 )
 
-__all__ = ["Limits", "PlanInputs", "build_inputs", "check_servable", "hourly_levels",
+__all__ = ["PlanInputs", "build_inputs", "check_servable", "hourly_levels",
            "parse_channels", "requests_per_day", "time_slices"]

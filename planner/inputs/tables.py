@@ -19,7 +19,7 @@ from planner import finance as fin
 from planner import roofline
 from planner.errors import InfeasibleError, InputError
 from planner.loading import Loaded, market
-from planner.schemas import Workload
+from planner.schemas import Limits, Workload
 from planner.units import (
     CHANNELS,
     DAYS_PER_MONTH,
@@ -36,16 +36,6 @@ from planner.units import (
 PEAK_HOURS = (10, 11, 12, 13)
 # More distinct hourly patterns than this are grouped into this many slices by aggregate load.
 MAX_SLICES = 6
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Scenario limits in the reporting currency (SPEC section 5)."""
-
-    capex_budget_per_year: dict[int, float] = field(default_factory=dict)
-    max_power_kw: float | None = None
-    max_gpus: dict[str, int] = field(default_factory=dict)
-    max_spot_share: float | None = None
 
 
 @dataclass(frozen=True)
@@ -351,7 +341,6 @@ def build_inputs(loaded: Loaded, channels: Iterable[str] | None = None, *,
           "power_kw": catalog.gpus[g].power_kw} for g in sorted(deployable)],
         columns=["gpu", "opex_per_gpu_hour", "power_kw"]).set_index("gpu")
 
-    lim = scenario.limits
     inputs = PlanInputs(
         name=scenario.name, currency=currency, start=start, months=months,
         discount_rate=finance.effective_discount_rate,
@@ -362,9 +351,7 @@ def build_inputs(loaded: Loaded, channels: Iterable[str] | None = None, *,
         site_setup_cost=money(finance.site_setup_cost, finance.currency),
         site_fixed_cost_per_month=money(finance.site_fixed_cost_per_year, finance.currency)
         / MONTHS_PER_YEAR,
-        limits=Limits(capex_budget_per_year=dict(lim.capex_budget_per_year),
-                      max_power_kw=lim.max_power_kw, max_gpus=dict(lim.max_gpus),
-                      max_spot_share=lim.max_spot_share),
+        limits=scenario.limits,
         channels=chosen)
     if check:
         check_servable(inputs)
@@ -420,5 +407,5 @@ def mtok_per_hour(mtok: float, hours_per_day: float, months: float) -> float:
     return mtok / (hours_per_day / 24 * HOURS_PER_MONTH * months)
 
 
-__all__ = ["Limits", "PlanInputs", "build_inputs", "check_servable", "hourly_levels",
+__all__ = ["PlanInputs", "build_inputs", "check_servable", "hourly_levels",
            "parse_channels", "requests_per_day", "time_slices"]
