@@ -336,16 +336,17 @@ def _add_throughput_command(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("gpu", metavar="GPU", help="GPU id from gpus.yaml")
     sub.add_argument("--precision", metavar="P", help="weight precision (default: fp8 where the "
                      "GPU has it, else bf16; fp16 with --ideal)")
-    sub.add_argument("--kv-precision", metavar="P", help="KV-cache precision (default: follows "
-                     "the weights)")
+    sub.add_argument("--kv-precision", metavar="P", help="KV-cache precision (default: fp8 for "
+                     "fp8/fp4 weights, else the weight precision)")
     sub.add_argument("--tp", type=int, metavar="N", help="tensor-parallel degree (default: the "
                      "best per GPU)")
     sub.add_argument("--input", type=int, default=1000, metavar="N",
                      help="input tokens per request (default 1000)")
     sub.add_argument("--output", type=int, default=1000, metavar="N",
                      help="output tokens per request (default 1000)")
-    sub.add_argument("--batch", type=int, metavar="N", help="decode batch (default: the largest "
-                     "that fits and meets the SLO)")
+    sub.add_argument("--batch", "--concurrency", type=int, metavar="N", dest="batch",
+                     help="requests in flight (default: the largest batch that fits and meets "
+                     "the SLO); above what fits, the rest queue")
     sub.add_argument("--ttft-ms", type=float, metavar="X", help="time-to-first-token target")
     sub.add_argument("--tpot-ms", type=float, metavar="X", help="time-per-output-token target")
     sub.add_argument("--ideal", action="store_true", help="pure roofline: every efficiency 1, "

@@ -391,13 +391,15 @@ _DEPLOYMENTS: dict[tuple, roofline.Throughput | None] = {}
 def _deployment(catalog, model: str, gpu: str, wl: Workload) -> roofline.Throughput | None:
     """The roofline's best deployment, cached per catalog entry and request shape."""
     key = (catalog.models[model].model_dump_json(), catalog.gpus[gpu].model_dump_json(), model,
-           gpu, wl.input_tokens, wl.output_tokens, wl.slo.ttft_ms, wl.slo.tpot_ms, wl.precision)
+           gpu, wl.input_tokens, wl.output_tokens, wl.slo.ttft_ms, wl.slo.tpot_ms, wl.precision,
+           wl.kv_precision)
     if key not in _DEPLOYMENTS:
         if len(_DEPLOYMENTS) > 4096:
             _DEPLOYMENTS.clear()
         _DEPLOYMENTS[key] = roofline.best_deployment(
             catalog, model, gpu, input_tokens=wl.input_tokens, output_tokens=wl.output_tokens,
-            ttft_ms=wl.slo.ttft_ms, tpot_ms=wl.slo.tpot_ms, precision=wl.precision)
+            ttft_ms=wl.slo.ttft_ms, tpot_ms=wl.slo.tpot_ms, precision=wl.precision,
+            kv_precision=wl.kv_precision)
     return _DEPLOYMENTS[key]
 
 

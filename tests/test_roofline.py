@@ -165,8 +165,74 @@ def test_throughput_never_falls_as_batch_grows(catalog, model_id, gpu_id, precis
                   use_measured=False)
         assert t.output_tokens_per_s_per_gpu >= previous * (1 - 1e-12)
         previous = t.output_tokens_per_s_per_gpu
-    with pytest.raises(InfeasibleError, match="engine's batch ceiling allow"):
-        _eval(catalog, model_id, gpu_id, precision=precision, tp=tp, batch=max_batch + 1)
+    # More in flight than fits: the largest batch runs, the rest queue (never an error).
+    over = _eval(catalog, model_id, gpu_id, precision=precision, tp=tp, batch=max_batch + 1,
+                 use_measured=False)
+    assert over.batch == max_batch and over.queued == 1
+    assert over.output_tokens_per_s_per_gpu == pytest.approx(previous) or \
+        over.output_tokens_per_s_per_gpu >= previous
+
+
+def test_concurrency_above_fit_queues(catalog):
+    # 8B fp8 on one H100 at 1000/1000 holds 488 sequences (test_max_batch_full_context). At 600
+    # in flight the engine runs 488 and queues 112; by Little's law each request spends 600/488
+    # service times (one service time = 1000 tokens x TPOT) in the system, so it waits
+    # 112/488 x 1000 x TPOT before its prefill, on top of the TTFT at batch 488.
+    full = _eval(catalog, "llama-3.1-8b", "H100-SXM", precision="fp8", tp=1, batch=488,
+                 use_measured=False)
+    over = _eval(catalog, "llama-3.1-8b", "H100-SXM", precision="fp8", tp=1, batch=600,
+                 use_measured=False)
+    assert (over.batch, over.queued, full.queued) == (488, 112, 0)
+    assert over.output_tokens_per_s_per_gpu == full.output_tokens_per_s_per_gpu
+    assert over.tpot_ms == full.tpot_ms
+    assert over.queue_wait_ms == pytest.approx(112 / 488 * 1000 * full.tpot_ms)
+    assert over.ttft_ms == pytest.approx(full.ttft_ms + over.queue_wait_ms)
+
+
+def test_concurrency_flag_and_queue_in_cli(run_cli):
+    result = run_cli("throughput", "llama-3.1-8b", "H100-SXM", "--tp", "1", "--concurrency",
+                     "600", "--json")
+    assert result.code == 0, result.err
+    data = result.json()
+    assert data["batch"] == 488 and data["queued"] == 112 and data["queue_wait_ms"] > 0
+    text = run_cli("throughput", "llama-3.1-8b", "H100-SXM", "--tp", "1", "--batch", "600")
+    assert "112 more queued" in text.out
+
+
+# --------------------------------------------------------------------------- KV precision
+
+
+def test_kv_precision_default_and_memory(catalog):
+    # 70B fp8 on one H100: 0.9 x 80 = 72 GB usable - 70.6 GB of weights = 1.4 GB for the cache.
+    # fp8 KV: 2 x 80 x 8 x 128 x 1 B = 163,840 B/token x 2000 tokens = 327.68 MB per sequence
+    # -> 4 sequences; a 16-bit cache (655.36 MB) holds only 2.
+    fp8 = _eval(catalog, "llama-3.1-70b", "H100-SXM", precision="fp8", tp=1, use_measured=False)
+    assert fp8.kv_precision == "fp8" and fp8.kv_bytes_per_token == 163_840
+    assert fp8.max_batch == 4
+    fp16 = _eval(catalog, "llama-3.1-70b", "H100-SXM", precision="fp8", tp=1,
+                 kv_precision="fp16", use_measured=False)
+    assert fp16.kv_precision == "fp16" and fp16.max_batch == 2
+    # fp4 weights keep an fp8 cache; bf16 weights a bf16 one.
+    assert _eval(catalog, "llama-3.1-70b", "B200", precision="fp4", tp=1).kv_precision == "fp8"
+    assert _eval(catalog, "llama-3.1-8b", "A100-80GB", precision="bf16",
+                 tp=1).kv_precision == "bf16"
+    # The KV read of a decode step halves too: the fp16 cache's step is slower at the same batch.
+    slow = _eval(catalog, "llama-3.1-70b", "H100-SXM", precision="fp8", tp=1, batch=2,
+                 kv_precision="fp16", use_measured=False)
+    fast = _eval(catalog, "llama-3.1-70b", "H100-SXM", precision="fp8", tp=1, batch=2,
+                 use_measured=False)
+    assert slow.decode_step_ms > fast.decode_step_ms
+
+
+def test_best_deployment_takes_the_workload_kv_precision(catalog):
+    t = roofline.best_deployment(catalog, "llama-3.1-70b", "H200", input_tokens=1000,
+                                 output_tokens=500, kv_precision="fp16")
+    assert t is not None and t.kv_precision == "fp16"
+    default = roofline.best_deployment(catalog, "llama-3.1-70b", "H200", input_tokens=1000,
+                                       output_tokens=500)
+    assert default.kv_precision == "fp8"
+    # A smaller cache never serves less (it picked tp 1, the fp16 cache needed tp 2).
+    assert default.output_tokens_per_s_per_gpu >= t.output_tokens_per_s_per_gpu
 
 
 def test_tighter_tpot_never_raises_throughput(catalog):
