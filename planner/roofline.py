@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from statistics import NormalDist
 
 from planner.errors import InfeasibleError, InputError
 from planner.schemas.catalog import Catalog, Gpu, MeasuredThroughput, Model
@@ -287,10 +288,18 @@ def decode_step(model: Model, r: Rates, *, precision: str, kv_precision: str, tp
     kv_read = batch * context * kv_bytes_per_token(model, kv_precision) / kv_shards(model, tp)
     weights_read = decode_weight_bytes(model, precision, batch) / tp
     # Small-M matmuls run below their large-shape efficiency: B / (B + half) of it.
-    gemm_fraction = batch / (batch + r.gemm_half_rows)
+    # A MoE's routed experts each see only batch x k/E of the rows (grouped GEMM), so their
+    # matmuls sit further down that curve than the shared layers'.
+    shared, _ = moe_params(model)
+    shared_flops = 2.0 * min(shared, active_params(model)) * batch
+    routed_flops = 2.0 * active_params(model) * batch - shared_flops
+    expert_rows = batch * model.experts_per_token / model.experts if model.experts else batch
+    gemm_s = (shared_flops / (batch / (batch + r.gemm_half_rows))
+              + routed_flops / (expert_rows / (expert_rows + r.gemm_half_rows))) \
+        / tp / r.flops_per_s
     return Step(
         gemm_memory_s=weights_read / r.bandwidth_bytes_per_s,
-        gemm_compute_s=batch * 2.0 * active_params(model) / tp / (r.flops_per_s * gemm_fraction),
+        gemm_compute_s=gemm_s,
         attention_memory_s=kv_read / r.bandwidth_bytes_per_s,
         attention_compute_s=batch * attention_flops_per_token(model, context) / tp
         / r.flops_per_s,
@@ -318,6 +327,16 @@ def prefill_seconds(model: Model, r: Rates, *, precision: str, tp: int,
     comm = allreduce_seconds(model, r, tp, input_tokens)
     weights = decode_weight_bytes(model, precision, input_tokens) / tp / r.bandwidth_bytes_per_s
     return compute + comm, max(compute, weights) + comm + r.step_overhead_s
+
+
+def poisson_utilization(batch: int, percentile: float = 0.99) -> float:
+    """Share of its closed-loop throughput an engine of `batch` slots sustains under Poisson
+    arrivals when at most 1 - percentile of requests may wait for a slot (a latency SLO at that
+    percentile, as MLPerf's Server scenario). Square-root staffing (Halfin-Whitt): B slots carry
+    an offered load a with B = a + z sqrt(a), z the normal quantile; the result is a / B."""
+    z = NormalDist().inv_cdf(percentile)
+    root = (-z + math.sqrt(z * z + 4 * batch)) / 2
+    return root * root / batch
 
 
 # --------------------------------------------------------------------------- one deployment

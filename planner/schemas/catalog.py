@@ -23,7 +23,7 @@ from planner.schemas.base import (
 Precision = Literal["fp32", "fp16", "bf16", "fp8", "int8", "int4", "fp4"]
 Channel = Literal["purchase", "reserved", "on_demand", "spot"]
 GpuFamily = Literal["hopper", "blackwell", "ampere_ada", "cdna3", "gaudi"]
-CalibrationStatus = Literal["fitted", "family", "untested"]
+CalibrationStatus = Literal["fitted", "family_only", "untested"]
 
 
 class Gpu(Sourced):
@@ -92,7 +92,7 @@ class Gpu(Sourced):
         "fitted per family on its own public rows (docs/roofline.md)"
     )
     calibration_status: CalibrationStatus | None = Field(
-        default=None, description="fitted: public rows of this GPU were in the fit; family: "
+        default=None, description="fitted: public rows of this GPU were in the fit; family_only: "
         "fitted on other GPUs of its family; untested: no public row in its family, factors "
         "borrowed from another family"
     )
