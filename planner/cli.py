@@ -60,13 +60,31 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_validate(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
     checked, problems = loading.validate_paths(args.paths, args.catalog, args.sets)
-    result = {"ok": not problems, "checked": checked, "problems": problems}
+    warnings = [] if problems else _slo_warnings(checked, args)
+    result = {"ok": not problems, "checked": checked, "problems": problems,
+              "warnings": warnings}
     if problems:
         text = f"{len(problems)} problem(s) in {len(checked)} file(s):\n" + "\n".join(
             f"  {p}" for p in problems)
     else:
         text = f"ok: {len(checked)} catalog(s) and scenario(s) valid"
+    text += "".join(f"\nwarning: {w}" for w in warnings)
     return result, text, (2 if problems else 0)
+
+
+def _slo_warnings(checked: list[str], args: argparse.Namespace) -> list[str]:
+    """Workloads of the valid scenario files whose SLO no deployment meets (a warning: the plan
+    can still use an API)."""
+    from planner import roofline
+
+    warnings = []
+    for path in checked:
+        if not path.endswith((".yaml", ".yml")) or Path(path).stem in loading.CATALOG_FILES:
+            continue
+        loaded = loading.load(path, catalog_dir=args.catalog, sets=args.sets)
+        warnings += [f"{path}: {w}" for w in
+                     roofline.slo_warnings(loaded.catalog, loaded.scenario.workloads)]
+    return warnings
 
 
 # --------------------------------------------------------------------------- money commands
@@ -374,7 +392,15 @@ def cmd_throughput(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
             model_id=args.model, gpu_id=args.gpu)
     except InfeasibleError as exc:
         if "does not fit" not in str(exc):
-            raise
+            best = roofline.best_reachable_slo(
+                catalog, args.model, input_tokens=args.input, output_tokens=args.output,
+                precision=args.precision, kv_precision=args.kv_precision, ttft_ms=args.ttft_ms,
+                tpot_ms=args.tpot_ms)
+            if best is None or best["meets_slo"]:
+                raise
+            raise InfeasibleError(f"{exc}. The SLO is what fails: "
+                                  f"{roofline.slo_failure_text(best, args.ttft_ms, args.tpot_ms)}"
+                                  ) from None
         others = [g for g in roofline.gpus_that_fit(catalog, args.model, precision, args.input,
                                                     args.output) if not g.startswith(args.gpu)]
         hint = f" At {precision} it also fits on: {', '.join(others)}." if others else ""

@@ -381,8 +381,15 @@ def build_inputs(loaded: Loaded, channels: Iterable[str] | None = None, *,
                       max_spot_share=lim.max_spot_share),
         channels=chosen)
     if check:
-        check_servable(inputs)
+        check_servable(inputs, _slo_reasons(catalog, workloads, gpu_ids, capacity))
     return inputs
+
+
+def _slo_reasons(catalog, workloads: dict, gpu_ids: list[str], capacity) -> dict[str, str]:
+    """For a workload no allowed GPU serves: the SLO failure, when its models do fit."""
+    served = set(capacity["workload"])
+    return {w: why.removeprefix(f"workload {w!r}: ") for w, wl in workloads.items()
+            if w not in served for why in roofline.slo_warnings(catalog, {w: wl}, gpu_ids)}
 
 
 _DEPLOYMENTS: dict[tuple, roofline.Throughput | None] = {}
@@ -403,8 +410,9 @@ def _deployment(catalog, model: str, gpu: str, wl: Workload) -> roofline.Through
     return _DEPLOYMENTS[key]
 
 
-def check_servable(inputs: PlanInputs) -> None:
-    """Raise InfeasibleError for a workload with demand and no channel that can serve it."""
+def check_servable(inputs: PlanInputs, slo_reasons: dict[str, str] | None = None) -> None:
+    """Raise InfeasibleError for a workload with demand and no channel that can serve it;
+    slo_reasons[w] replaces "fits no GPU" when the model fits but misses the SLO."""
     gpu_months: dict[str, set[int]] = {}
     for table in (inputs.rentals, inputs.reserved):
         for g, m in zip(table["gpu"], table["month"], strict=True):
@@ -422,8 +430,10 @@ def check_servable(inputs: PlanInputs) -> None:
             earliest.append(api_months[w])
         if not earliest or min(earliest) > first:
             label = inputs.month_label(int(first))
-            why = ("no self-host deployment fits a GPU with an allowed offer and no API is "
-                   "allowed" if not earliest else
+            why = ((f"{(slo_reasons or {})[w]} (on the GPUs with an allowed offer), and no "
+                    "API is allowed" if w in (slo_reasons or {}) else
+                    "no self-host deployment fits a GPU with an allowed offer and no API is "
+                    "allowed") if not earliest else
                    f"its first channel is available only from {inputs.month_label(min(earliest))}")
             raise InfeasibleError(
                 f"workload {w!r} cannot be served in {label}: {why} (channels: {channels}). "

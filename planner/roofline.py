@@ -631,6 +631,77 @@ def gpus_that_fit(catalog: Catalog, model_id: str, precision: str, input_tokens:
     return found
 
 
+def best_reachable_slo(catalog: Catalog, model_id: str, *, input_tokens: int,
+                       output_tokens: int, precision: str | None = None,
+                       kv_precision: str | None = None, gpus: list[str] | None = None,
+                       ttft_ms: float | None = None, tpot_ms: float | None = None) -> dict | None:
+    """The lowest TTFT and the lowest TPOT any deployment of the model reaches (batch 1, the
+    latency floor), over `gpus` (default every catalog GPU) and every tp that fits, at
+    `precision` (default the GPU's default precision). None when the model fits nowhere or the
+    shape exceeds its context. `meets_slo`: one deployment meets both targets given."""
+    model = catalog.models[model_id]
+    if input_tokens + output_tokens > model.max_context:
+        return None
+    best: dict | None = None
+    for gpu_id in gpus if gpus is not None else list(catalog.gpus):
+        gpu = catalog.gpus[gpu_id]
+        chosen = precision or default_precision(gpu)
+        try:
+            r = rates(gpu, chosen, gpu_id=gpu_id)
+            kv = kv_precision or default_kv_precision(gpu, chosen)
+            bytes_per_value(kv)
+        except InputError:
+            continue
+        for n in TP_CHOICES:
+            if n > gpu.gpus_per_node:
+                break
+            dep = _deployment(model, gpu, r, chosen, kv, n, input_tokens, output_tokens)
+            if dep.max_batch < 1:
+                continue
+            p = dep.point(1)
+            ttft, tpot = p.ttft_s * 1e3, p.tpot_s * 1e3
+            meets = (ttft_ms is None or ttft <= ttft_ms) and (tpot_ms is None or tpot <= tpot_ms)
+            if best is None:
+                best = {"model": model_id, "ttft_ms": math.inf, "tpot_ms": math.inf,
+                        "meets_slo": False}
+            best["meets_slo"] = best["meets_slo"] or meets
+            if ttft < best["ttft_ms"]:
+                best.update(ttft_ms=ttft, ttft_gpu=gpu_id, ttft_tp=n, ttft_precision=chosen)
+            if tpot < best["tpot_ms"]:
+                best.update(tpot_ms=tpot, tpot_gpu=gpu_id, tpot_tp=n, tpot_precision=chosen)
+    return best
+
+
+def slo_failure_text(best: dict, ttft_ms: float | None, tpot_ms: float | None) -> str:
+    """'the SLO is what fails' sentence for a best_reachable_slo result."""
+    targets = " and ".join(f"{name} <= {value:g} ms" for name, value in
+                           (("TTFT", ttft_ms), ("TPOT", tpot_ms)) if value is not None)
+    return (f"{best['model']} fits, but no deployment meets the SLO ({targets}): the best "
+            f"reachable (batch 1) is TTFT {best['ttft_ms']:,.1f} ms on {best['ttft_tp']} x "
+            f"{best['ttft_gpu']} at {best['ttft_precision']} and TPOT {best['tpot_ms']:,.1f} ms "
+            f"on {best['tpot_tp']} x {best['tpot_gpu']} at {best['tpot_precision']}")
+
+
+def slo_warnings(catalog: Catalog, workloads: dict, gpus: list[str] | None = None) -> list[str]:
+    """One line per workload whose self-host models fit but none meets its SLO (for
+    `planner validate`); `workloads` maps names to scenario Workload objects."""
+    lines = []
+    for name, wl in workloads.items():
+        if wl.slo.ttft_ms is None and wl.slo.tpot_ms is None:
+            continue
+        found = [best_reachable_slo(catalog, m, input_tokens=wl.input_tokens,
+                                    output_tokens=wl.output_tokens, precision=wl.precision,
+                                    kv_precision=wl.kv_precision, gpus=gpus,
+                                    ttft_ms=wl.slo.ttft_ms, tpot_ms=wl.slo.tpot_ms)
+                 for m in wl.self_host if m in catalog.models]
+        found = [b for b in found if b is not None]
+        if found and not any(b["meets_slo"] for b in found):
+            lines.append(f"workload {name!r}: "
+                         + "; ".join(slo_failure_text(b, wl.slo.ttft_ms, wl.slo.tpot_ms)
+                                     for b in found))
+    return lines
+
+
 def default_precision(gpu: Gpu) -> str:
     """The lowest-byte precision at or above fp8 the GPU computes in (dense_tflops)."""
     for precision in DEFAULT_PRECISIONS:

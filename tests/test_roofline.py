@@ -277,6 +277,41 @@ def test_slo_too_tight_is_infeasible(catalog):
         _eval(catalog, "llama-3.1-405b", "H200", precision="fp8", tpot_ms=1)
 
 
+def test_best_reachable_slo_names_gpu_and_group(catalog):
+    # 405B at TPOT <= 5 ms: nothing reaches it; the floor is batch 1 on the fastest group, and
+    # the figures are exactly that deployment's batch-1 TTFT and TPOT.
+    best = roofline.best_reachable_slo(catalog, "llama-3.1-405b", input_tokens=1000,
+                                       output_tokens=500, tpot_ms=5)
+    assert best["meets_slo"] is False
+    assert (best["tpot_gpu"], best["tpot_tp"], best["tpot_precision"]) == ("B200", 8, "fp8")
+    one = _eval(catalog, "llama-3.1-405b", "B200", precision="fp8", tp=8, batch=1,
+                output_tokens=500, use_measured=False)
+    assert best["tpot_ms"] == pytest.approx(one.tpot_ms)
+    assert best["ttft_ms"] <= one.ttft_ms
+    # Restricted to H100s the floor is slower; a loose target is met.
+    h100 = roofline.best_reachable_slo(catalog, "llama-3.1-405b", input_tokens=1000,
+                                       output_tokens=500, gpus=["H100-SXM"], tpot_ms=5)
+    assert h100["tpot_gpu"] == "H100-SXM" and h100["tpot_ms"] > best["tpot_ms"]
+    assert roofline.best_reachable_slo(catalog, "llama-3.1-405b", input_tokens=1000,
+                                       output_tokens=500, tpot_ms=60)["meets_slo"] is True
+    # Fits nowhere (fp16 405B on one L4 node) -> None.
+    assert roofline.best_reachable_slo(catalog, "llama-3.1-405b", input_tokens=1000,
+                                       output_tokens=500, gpus=["L4"], precision="fp16") is None
+
+
+def test_slo_failure_says_so_in_throughput_and_plan(run_cli):
+    result = run_cli("throughput", "llama-3.1-405b", "H100-SXM", "--tpot-ms", "5")
+    assert result.code == 3
+    assert "The SLO is what fails" in result.err and "TPOT <= 5 ms" in result.err
+    assert "on 8 x B200 at fp8" in result.err and "Traceback" not in result.err
+    plan = run_cli("plan", "scenarios/seed001_heavy.yaml", "--channels", "on_demand,reserved",
+                   "--set", "workloads.chat.slo.tpot_ms=3")
+    assert plan.code == 3
+    assert "no deployment meets the SLO (TTFT <= 2000 ms and TPOT <= 3 ms)" in plan.err
+    assert "best reachable (batch 1)" in plan.err and "x H200 at fp8" in plan.err
+    assert "fits a GPU" not in plan.err
+
+
 def test_bad_options_are_input_errors(catalog):
     with pytest.raises(InputError, match="max_context"):
         _eval(catalog, "qwen3-8b", "H100-SXM", precision="fp8", input_tokens=40000)
