@@ -60,14 +60,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_validate(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
     notes: list[str] = []
-    checked, problems = loading.validate_paths(args.paths, args.catalog, args.sets, notes)
-    result = {"ok": not problems, "checked": checked, "problems": problems, "notes": notes}
+    warnings: list[str] = []
+    checked, problems = loading.validate_paths(args.paths, args.catalog, args.sets, notes,
+                                               warnings)
+    result = {"ok": not problems, "checked": checked, "problems": problems,
+              "warnings": warnings, "notes": notes}
     if problems:
         text = f"{len(problems)} problem(s) in {len(checked)} file(s):\n" + "\n".join(
             f"  {p}" for p in problems)
     else:
         text = f"ok: {len(checked)} catalog(s) and scenario(s) valid"
-    for note in notes:  # restated finance fields and inputs with no effect
+    text += "".join(f"\nwarning: {w}" for w in warnings)
+    for note in notes:  # finance fields restated in the scenario's currency
         print(f"planner: {note}", file=sys.stderr)
     return result, text, (2 if problems else 0)
 
@@ -343,16 +347,17 @@ def _add_throughput_command(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("gpu", metavar="GPU", help="GPU id from gpus.yaml")
     sub.add_argument("--precision", metavar="P", help="weight precision (default: fp8 where the "
                      "GPU has it, else bf16; fp16 with --ideal)")
-    sub.add_argument("--kv-precision", metavar="P", help="KV-cache precision (default: follows "
-                     "the weights)")
+    sub.add_argument("--kv-precision", metavar="P", help="KV-cache precision (default: fp8 for "
+                     "fp8/fp4 weights, else the weight precision)")
     sub.add_argument("--tp", type=int, metavar="N", help="tensor-parallel degree (default: the "
                      "best per GPU)")
     sub.add_argument("--input", type=int, default=1000, metavar="N",
                      help="input tokens per request (default 1000)")
     sub.add_argument("--output", type=int, default=1000, metavar="N",
                      help="output tokens per request (default 1000)")
-    sub.add_argument("--batch", type=int, metavar="N", help="decode batch (default: the largest "
-                     "that fits and meets the SLO)")
+    sub.add_argument("--batch", "--concurrency", type=int, metavar="N", dest="batch",
+                     help="requests in flight (default: the largest batch that fits and meets "
+                     "the SLO); above what fits, the rest queue")
     sub.add_argument("--ttft-ms", type=float, metavar="X", help="time-to-first-token target")
     sub.add_argument("--tpot-ms", type=float, metavar="X", help="time-per-output-token target")
     sub.add_argument("--ideal", action="store_true", help="pure roofline: every efficiency 1, "
@@ -380,7 +385,15 @@ def cmd_throughput(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
             model_id=args.model, gpu_id=args.gpu)
     except InfeasibleError as exc:
         if "does not fit" not in str(exc):
-            raise
+            best = roofline.best_reachable_slo(
+                catalog, args.model, input_tokens=args.input, output_tokens=args.output,
+                precision=args.precision, kv_precision=args.kv_precision, ttft_ms=args.ttft_ms,
+                tpot_ms=args.tpot_ms)
+            if best is None or best["meets_slo"]:
+                raise
+            raise InfeasibleError(f"{exc}. The SLO is what fails: "
+                                  f"{roofline.slo_failure_text(best, args.ttft_ms, args.tpot_ms)}"
+                                  ) from None
         others = [g for g in roofline.gpus_that_fit(catalog, args.model, precision, args.input,
                                                     args.output) if not g.startswith(args.gpu)]
         hint = f" At {precision} it also fits on: {', '.join(others)}." if others else ""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from statistics import NormalDist
 
 from planner.errors import InfeasibleError, InputError
 from planner.schemas.catalog import Catalog, Gpu, MeasuredThroughput, Model
@@ -74,6 +75,12 @@ class Throughput:
     usable_memory_gb: float = 0.0  # usable memory of the whole TP group
     ideal: bool = False
     measured_source: str | None = None
+    # Requests in flight beyond max_batch (--batch/--concurrency above what fits) wait in a queue;
+    # queue_wait_ms is the mean wait that adds to their TTFT.
+    queued: int = 0
+    queue_wait_ms: float = 0.0
+    calibration_family: str | None = None
+    calibration_status: str | None = None
 
     @property
     def requests_per_gpu_hour(self) -> float:
@@ -92,6 +99,8 @@ class Throughput:
     def as_dict(self) -> dict:
         """Every SPEC section 9 key of `planner throughput`, plus the derived figures."""
         out = asdict(self)
+        out["calibration"] = {"family": out.pop("calibration_family"),
+                              "status": out.pop("calibration_status")}
         out["requests_per_gpu_hour"] = self.requests_per_gpu_hour
         out["gpu_hours_per_mtok"] = self.gpu_hours_per_mtok
         out["total_tokens_per_gpu_hour"] = self.total_tokens_per_gpu_hour
@@ -108,11 +117,13 @@ class Step:
     attention_memory_s: float  # KV cache read at the batch's mean context
     attention_compute_s: float
     comm_s: float  # tensor-parallel all-reduces
+    overhead_s: float = 0.0  # fixed per step: scheduling, launches, sampling
 
     @property
     def total_s(self) -> float:
         return (max(self.gemm_memory_s, self.gemm_compute_s)
-                + max(self.attention_memory_s, self.attention_compute_s) + self.comm_s)
+                + max(self.attention_memory_s, self.attention_compute_s) + self.comm_s
+                + self.overhead_s)
 
     @property
     def bound(self) -> str:
@@ -131,6 +142,7 @@ class Rates:
     link_bytes_per_s: float  # one direction
     allreduce_latency_s: float
     batch_ceiling: int | None
+    step_overhead_s: float = 0.0
 
 
 # --------------------------------------------------------------------------- geometry
@@ -253,6 +265,7 @@ def rates(gpu: Gpu, precision: str, ideal: bool = False, gpu_id: str = "") -> Ra
         link_bytes_per_s=link,
         allreduce_latency_s=gpu.allreduce_latency_us * 1e-6,
         batch_ceiling=gpu.engine_max_batch,
+        step_overhead_s=gpu.step_overhead_ms * 1e-3,
     )
 
 
@@ -275,14 +288,23 @@ def decode_step(model: Model, r: Rates, *, precision: str, kv_precision: str, tp
     kv_read = batch * context * kv_bytes_per_token(model, kv_precision) / kv_shards(model, tp)
     weights_read = decode_weight_bytes(model, precision, batch) / tp
     # Small-M matmuls run below their large-shape efficiency: B / (B + half) of it.
-    gemm_fraction = batch / (batch + r.gemm_half_rows)
+    # A MoE's routed experts each see only batch x k/E of the rows (grouped GEMM), so their
+    # matmuls sit further down that curve than the shared layers'.
+    shared, _ = moe_params(model)
+    shared_flops = 2.0 * min(shared, active_params(model)) * batch
+    routed_flops = 2.0 * active_params(model) * batch - shared_flops
+    expert_rows = batch * model.experts_per_token / model.experts if model.experts else batch
+    gemm_s = (shared_flops / (batch / (batch + r.gemm_half_rows))
+              + routed_flops / (expert_rows / (expert_rows + r.gemm_half_rows))) \
+        / tp / r.flops_per_s
     return Step(
         gemm_memory_s=weights_read / r.bandwidth_bytes_per_s,
-        gemm_compute_s=batch * 2.0 * active_params(model) / tp / (r.flops_per_s * gemm_fraction),
+        gemm_compute_s=gemm_s,
         attention_memory_s=kv_read / r.bandwidth_bytes_per_s,
         attention_compute_s=batch * attention_flops_per_token(model, context) / tp
         / r.flops_per_s,
         comm_s=allreduce_seconds(model, r, tp, batch),
+        overhead_s=r.step_overhead_s,
     )
 
 
@@ -299,11 +321,22 @@ def prefill_seconds(model: Model, r: Rates, *, precision: str, tp: int,
                     input_tokens: int) -> tuple[float, float]:
     """(marginal, standalone) prefill time of one request's input on the group.
     Marginal: its compute and all-reduces inside a running batch, whose weight reads the decode
-    step already pays. Standalone: alone, the larger of compute and one read of the weights."""
+    step already pays. Standalone: alone, the larger of compute and one read of the weights,
+    plus the fixed overhead of one forward pass."""
     compute = prefill_flops(model, input_tokens) / tp / r.flops_per_s
     comm = allreduce_seconds(model, r, tp, input_tokens)
     weights = decode_weight_bytes(model, precision, input_tokens) / tp / r.bandwidth_bytes_per_s
-    return compute + comm, max(compute, weights) + comm
+    return compute + comm, max(compute, weights) + comm + r.step_overhead_s
+
+
+def poisson_utilization(batch: int, percentile: float = 0.99) -> float:
+    """Share of its closed-loop throughput an engine of `batch` slots sustains under Poisson
+    arrivals when at most 1 - percentile of requests may wait for a slot (a latency SLO at that
+    percentile, as MLPerf's Server scenario). Square-root staffing (Halfin-Whitt): B slots carry
+    an offered load a with B = a + z sqrt(a), z the normal quantile; the result is a / B."""
+    z = NormalDist().inv_cdf(percentile)
+    root = (-z + math.sqrt(z * z + 4 * batch)) / 2
+    return root * root / batch
 
 
 # --------------------------------------------------------------------------- one deployment
@@ -366,9 +399,12 @@ def _deployment(model: Model, gpu: Gpu, r: Rates, precision: str, kv_precision: 
 
 
 def default_kv_precision(gpu: Gpu, precision: str) -> str:
-    """KV cache follows 16-bit and fp8 weights; int8 weights keep an int8 cache; 4-bit weights
-    keep an fp8 cache where the GPU has fp8, else 16 bits (what serving engines ship)."""
-    if precision in ("fp32", "fp16", "bf16", "fp8", "int8"):
+    """fp8 and fp4 weights keep an fp8 cache (TensorRT-LLM, vLLM and SGLang fp8/NVFP4 recipes,
+    MLPerf's "FP8 KV"); 16-bit and int8 weights keep their own precision; int4 weights (weight-only
+    AWQ/GPTQ) keep fp8 where the GPU has fp8, else 16 bits."""
+    if precision in ("fp8", "fp4"):
+        return "fp8"
+    if precision in ("fp32", "fp16", "bf16", "int8"):
         return precision
     return "fp8" if "fp8" in gpu.dense_tflops else "fp16"
 
@@ -431,11 +467,8 @@ def _best_point(dep: _Deployment, ttft_ms: float | None, tpot_ms: float | None,
             (ttft_ms is None or p.ttft_s * 1e3 <= ttft_ms)
 
     if batch is not None:
-        if batch > dep.max_batch:
-            context = dep.input_tokens + dep.output_tokens
-            return (f"batch {batch} is more than the {dep.max_batch} sequences of {context} "
-                    "tokens that memory and the engine's batch ceiling allow")
-        return dep.point(batch)
+        # More in flight than fits: the engine runs the largest batch and queues the rest.
+        return dep.point(min(batch, dep.max_batch))
     low, high = 1, dep.max_batch
     first = dep.point(1)
     if not ok(first):
@@ -503,6 +536,10 @@ def _evaluate_tp(model: Model, gpu: Gpu, r: Rates, *, precision: str, kv_precisi
         return f"{model_id} on {tp} x {gpu_id} at {precision}: {chosen}"
     output_per_gpu = chosen.output_per_s_group / tp
     bound, source = chosen.step.bound, None
+    queued = max(0, batch - dep.max_batch) if batch is not None else 0
+    # Closed loop of N = batch requests on B slots (Little's law): each request spends N/B service
+    # times (cycle = O x TPOT) in the system, so it waits (N - B)/B cycles before its prefill.
+    queue_wait_s = queued / chosen.batch * chosen.tpot_s * output_tokens
     entry = None
     if use_measured and not ideal and gpu_id:
         entry = matching_measurement(model, gpu_id, precision, kv_precision, tp, input_tokens,
@@ -518,7 +555,7 @@ def _evaluate_tp(model: Model, gpu: Gpu, r: Rates, *, precision: str, kv_precisi
         max_batch=dep.max_batch, batch=chosen.batch,
         decode_step_ms=chosen.step.total_s * 1e3,
         prefill_ms=dep.prefill_standalone_s * 1e3,
-        ttft_ms=chosen.ttft_s * 1e3,
+        ttft_ms=(chosen.ttft_s + queue_wait_s) * 1e3,
         output_tokens_per_s_per_gpu=output_per_gpu,
         total_tokens_per_s_per_gpu=total_per_gpu,
         bound=bound, measured=entry is not None,
@@ -526,6 +563,9 @@ def _evaluate_tp(model: Model, gpu: Gpu, r: Rates, *, precision: str, kv_precisi
         tpot_ms=chosen.tpot_s * 1e3,
         usable_memory_gb=r.usable_memory_bytes * tp / BYTES_PER_GB,
         ideal=ideal, measured_source=source,
+        queued=queued, queue_wait_ms=queue_wait_s * 1e3,
+        calibration_family=gpu.family,
+        calibration_status="ideal" if ideal else gpu.calibration_status,
     )
 
 
@@ -534,7 +574,8 @@ def evaluate(model: Model, gpu: Gpu, *, precision: str, input_tokens: int, outpu
              ttft_ms: float | None = None, tpot_ms: float | None = None, ideal: bool = False,
              model_id: str = "", gpu_id: str = "", use_measured: bool = True) -> Throughput:
     """What one GPU serves. tp=None picks the degree (1, 2, 4, 8 ... up to gpus_per_node) with the
-    most output tokens per GPU; batch=None picks the largest batch meeting the SLO (ms).
+    most output tokens per GPU; batch=None picks the largest batch meeting the SLO (ms); a batch
+    above what fits runs the largest that fits and reports the rest as queued.
     Raises InputError for bad options, InfeasibleError (exit 3) when nothing fits or meets the
     SLO, with the explanation. use_measured=False ignores the catalog's measured entries."""
     if input_tokens < 1 or output_tokens < 1:
@@ -590,6 +631,77 @@ def gpus_that_fit(catalog: Catalog, model_id: str, precision: str, input_tokens:
     return found
 
 
+def best_reachable_slo(catalog: Catalog, model_id: str, *, input_tokens: int,
+                       output_tokens: int, precision: str | None = None,
+                       kv_precision: str | None = None, gpus: list[str] | None = None,
+                       ttft_ms: float | None = None, tpot_ms: float | None = None) -> dict | None:
+    """The lowest TTFT and the lowest TPOT any deployment of the model reaches (batch 1, the
+    latency floor), over `gpus` (default every catalog GPU) and every tp that fits, at
+    `precision` (default the GPU's default precision). None when the model fits nowhere or the
+    shape exceeds its context. `meets_slo`: one deployment meets both targets given."""
+    model = catalog.models[model_id]
+    if input_tokens + output_tokens > model.max_context:
+        return None
+    best: dict | None = None
+    for gpu_id in gpus if gpus is not None else list(catalog.gpus):
+        gpu = catalog.gpus[gpu_id]
+        chosen = precision or default_precision(gpu)
+        try:
+            r = rates(gpu, chosen, gpu_id=gpu_id)
+            kv = kv_precision or default_kv_precision(gpu, chosen)
+            bytes_per_value(kv)
+        except InputError:
+            continue
+        for n in TP_CHOICES:
+            if n > gpu.gpus_per_node:
+                break
+            dep = _deployment(model, gpu, r, chosen, kv, n, input_tokens, output_tokens)
+            if dep.max_batch < 1:
+                continue
+            p = dep.point(1)
+            ttft, tpot = p.ttft_s * 1e3, p.tpot_s * 1e3
+            meets = (ttft_ms is None or ttft <= ttft_ms) and (tpot_ms is None or tpot <= tpot_ms)
+            if best is None:
+                best = {"model": model_id, "ttft_ms": math.inf, "tpot_ms": math.inf,
+                        "meets_slo": False}
+            best["meets_slo"] = best["meets_slo"] or meets
+            if ttft < best["ttft_ms"]:
+                best.update(ttft_ms=ttft, ttft_gpu=gpu_id, ttft_tp=n, ttft_precision=chosen)
+            if tpot < best["tpot_ms"]:
+                best.update(tpot_ms=tpot, tpot_gpu=gpu_id, tpot_tp=n, tpot_precision=chosen)
+    return best
+
+
+def slo_failure_text(best: dict, ttft_ms: float | None, tpot_ms: float | None) -> str:
+    """'the SLO is what fails' sentence for a best_reachable_slo result."""
+    targets = " and ".join(f"{name} <= {value:g} ms" for name, value in
+                           (("TTFT", ttft_ms), ("TPOT", tpot_ms)) if value is not None)
+    return (f"{best['model']} fits, but no deployment meets the SLO ({targets}): the best "
+            f"reachable (batch 1) is TTFT {best['ttft_ms']:,.1f} ms on {best['ttft_tp']} x "
+            f"{best['ttft_gpu']} at {best['ttft_precision']} and TPOT {best['tpot_ms']:,.1f} ms "
+            f"on {best['tpot_tp']} x {best['tpot_gpu']} at {best['tpot_precision']}")
+
+
+def slo_warnings(catalog: Catalog, workloads: dict, gpus: list[str] | None = None) -> list[str]:
+    """One line per workload whose self-host models fit but none meets its SLO (for
+    `planner validate`); `workloads` maps names to scenario Workload objects."""
+    lines = []
+    for name, wl in workloads.items():
+        if wl.slo.ttft_ms is None and wl.slo.tpot_ms is None:
+            continue
+        found = [best_reachable_slo(catalog, m, input_tokens=wl.input_tokens,
+                                    output_tokens=wl.output_tokens, precision=wl.precision,
+                                    kv_precision=wl.kv_precision, gpus=gpus,
+                                    ttft_ms=wl.slo.ttft_ms, tpot_ms=wl.slo.tpot_ms)
+                 for m in wl.self_host if m in catalog.models]
+        found = [b for b in found if b is not None]
+        if found and not any(b["meets_slo"] for b in found):
+            lines.append(f"workload {name!r}: "
+                         + "; ".join(slo_failure_text(b, wl.slo.ttft_ms, wl.slo.tpot_ms)
+                                     for b in found))
+    return lines
+
+
 def default_precision(gpu: Gpu) -> str:
     """The lowest-byte precision at or above fp8 the GPU computes in (dense_tflops)."""
     for precision in DEFAULT_PRECISIONS:
@@ -601,7 +713,8 @@ def default_precision(gpu: Gpu) -> str:
 def best_deployment(catalog: Catalog, model_id: str, gpu_id: str, *, input_tokens: int,
                     output_tokens: int, ttft_ms: float | None = None,
                     tpot_ms: float | None = None, precision: str | None = None,
-                    use_measured: bool = True) -> Throughput | None:
+                    use_measured: bool = True,
+                    kv_precision: str | None = None) -> Throughput | None:
     """The best (precision, tp) for this model on this GPU under the SLO, measured entries
     taking precedence; None when nothing fits, meets the SLO or the shape is too long."""
     model, gpu = catalog.models[model_id], catalog.gpus[gpu_id]
@@ -609,7 +722,8 @@ def best_deployment(catalog: Catalog, model_id: str, gpu_id: str, *, input_token
     try:
         return evaluate(model, gpu, precision=chosen, input_tokens=input_tokens,
                         output_tokens=output_tokens, ttft_ms=ttft_ms, tpot_ms=tpot_ms,
-                        model_id=model_id, gpu_id=gpu_id, use_measured=use_measured)
+                        model_id=model_id, gpu_id=gpu_id, use_measured=use_measured,
+                        kv_precision=kv_precision)
     except (InfeasibleError, InputError):
         return None
 
@@ -626,7 +740,9 @@ def render(t: Throughput) -> str:
         ("KV cache", f"{t.kv_bytes_per_token:,.0f} B/token at {t.kv_precision} "
                      f"({sequence_gb:,.2f} GB per {t.input_tokens + t.output_tokens}-token "
                      "sequence)"),
-        ("batch", f"{t.batch} (at most {t.max_batch} fit)"),
+        ("batch", f"{t.batch} (at most {t.max_batch} fit)"
+                  + (f"; {t.queued} more queued, waiting {t.queue_wait_ms:,.0f} ms on average"
+                     if t.queued else "")),
         ("decode step", f"{t.decode_step_ms:,.1f} ms ({step_bound})"),
         ("TPOT", f"{t.tpot_ms:,.1f} ms (prefill interleaved)"),
         ("prefill", f"{t.prefill_ms:,.1f} ms for {t.input_tokens} input tokens"),
@@ -635,6 +751,9 @@ def render(t: Throughput) -> str:
         ("total", f"{t.total_tokens_per_s_per_gpu:,.1f} tokens/s per GPU "
                   f"({t.gpu_hours_per_mtok:,.4f} GPU-hours per million tokens)"),
     ]
+    if t.calibration_status:
+        rows.append(("calibration", f"{t.calibration_family or '-'} family, "
+                                    f"{t.calibration_status}"))
     if t.measured:
         rows.append(("measured", f"overridden by a catalog measurement: {t.measured_source}"))
     width = max(len(name) for name, _ in rows)

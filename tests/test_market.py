@@ -149,7 +149,7 @@ def test_inputs_with_no_effect_are_warned_in_validate_and_plan(scenario, run_cli
         "limits.max_gpus.Gaudi3 has no effect: the scenario has no offer of Gaudi3"]
     checked = run_cli("validate", scenario, "--json", *sets)
     assert checked.code == 0
-    assert checked.json()["notes"] == [f"{scenario}: warning: {w}" for w in expected]
+    assert checked.json()["warnings"] == [f"{scenario}: {w}" for w in expected]
     planned = run_cli("plan", scenario, "--json", "--relax", "--channels", "api,spot,on_demand",
                       *sets)
     assert planned.code == 0

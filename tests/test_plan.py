@@ -219,7 +219,7 @@ def test_plan_json_stdout_is_only_json_in_a_fresh_process():
     # tests never see it (the first solver of the test session was made long before).
     done = subprocess.run([sys.executable, "-m", "planner", "plan", "scenarios/seed001_heavy.yaml",
                            "--json"], capture_output=True, text=True, cwd=ROOT, check=True)
-    assert json.loads(done.stdout)["npv"] == pytest.approx(572917.69, rel=1e-6)
+    assert json.loads(done.stdout)["npv"] == pytest.approx(616994.23, rel=1e-6)
 
 
 def test_channels_api_gives_the_api_only_cost(run_cli):
@@ -269,3 +269,21 @@ def test_gpu_cap_binding_is_named(run_cli):
 def test_unknown_channel_is_bad_input(run_cli):
     result = run_cli("plan", "scenarios/seed001_light.yaml", "--channels", "apis")
     assert result.code == 2 and "allowed" in result.err
+
+
+def test_workload_kv_precision_reaches_the_deployments():
+    # seed001-heavy's chat workload: the default rule gives fp8 weights an fp8 cache; a 16-bit
+    # cache (workloads.chat.kv_precision=fp16) halves the sequences that fit, so every GPU that
+    # runs it at fp8 serves fewer tokens per hour; the A100 (bf16 weights, bf16 cache: the same
+    # 2 bytes) is unchanged.
+    from planner.inputs import build_inputs
+    from planner.loading import load
+
+    path = ROOT / "scenarios" / "seed001_heavy.yaml"
+    default = build_inputs(load(path)).capacity.set_index("gpu")["mtok_per_gpu_hour"]
+    fp16 = build_inputs(load(path, sets=["workloads.chat.kv_precision=fp16"])).capacity
+    fp16 = fp16.set_index("gpu")["mtok_per_gpu_hour"]
+    assert set(fp16.index) == set(default.index)
+    assert fp16["A100-80GB"] == default["A100-80GB"]
+    for gpu in ("H100-SXM", "H200", "L40S"):
+        assert fp16[gpu] < default[gpu], gpu

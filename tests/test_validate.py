@@ -130,3 +130,21 @@ def test_bad_set_is_exit_2_naming_the_path(run_cli, option, words):
     result = run_cli("validate", CATALOG_DIR, "--set", option)
     assert result.code == 2
     assert words in result.out, result.out
+
+
+def test_slo_no_deployment_meets_is_a_warning(run_cli, tmp_path):
+    # qwen3-8b fits every GPU, but no GPU decodes it at 1 ms per token: validate still passes
+    # (an API may serve it) and warns with the best TPOT reachable, GPU and group size.
+    path = tmp_path / "tight.yaml"
+    path.write_text(GOOD.replace("apis: [qwen-plus]", "apis: [qwen-plus]\n    slo: {tpot_ms: 1}"))
+    result = run_cli("validate", path, "--json")
+    assert result.code == 0, result.out
+    warnings = result.json()["warnings"]
+    assert len(warnings) == 1
+    assert "'chat'" in warnings[0] and "no deployment meets the SLO (TPOT <= 1 ms)" in warnings[0]
+    assert "best reachable (batch 1)" in warnings[0] and " x B200 at fp8" in warnings[0]
+    text = run_cli("validate", path)
+    assert text.code == 0 and "\nwarning: " in text.out
+    # A reachable SLO gives no warning.
+    path.write_text(GOOD.replace("apis: [qwen-plus]", "apis: [qwen-plus]\n    slo: {tpot_ms: 50}"))
+    assert run_cli("validate", path, "--json").json()["warnings"] == []

@@ -354,8 +354,15 @@ def build_inputs(loaded: Loaded, channels: Iterable[str] | None = None, *,
         limits=scenario.limits,
         channels=chosen)
     if check:
-        check_servable(inputs)
+        check_servable(inputs, _slo_reasons(catalog, workloads, gpu_ids, capacity))
     return inputs
+
+
+def _slo_reasons(catalog, workloads: dict, gpu_ids: list[str], capacity) -> dict[str, str]:
+    """For a workload no allowed GPU serves: the SLO failure, when its models do fit."""
+    served = set(capacity["workload"])
+    return {w: why.removeprefix(f"workload {w!r}: ") for w, wl in workloads.items()
+            if w not in served for why in roofline.slo_warnings(catalog, {w: wl}, gpu_ids)}
 
 
 _DEPLOYMENTS: dict[tuple, roofline.Throughput | None] = {}
@@ -364,18 +371,21 @@ _DEPLOYMENTS: dict[tuple, roofline.Throughput | None] = {}
 def _deployment(catalog, model: str, gpu: str, wl: Workload) -> roofline.Throughput | None:
     """The roofline's best deployment, cached per catalog entry and request shape."""
     key = (catalog.models[model].model_dump_json(), catalog.gpus[gpu].model_dump_json(), model,
-           gpu, wl.input_tokens, wl.output_tokens, wl.slo.ttft_ms, wl.slo.tpot_ms, wl.precision)
+           gpu, wl.input_tokens, wl.output_tokens, wl.slo.ttft_ms, wl.slo.tpot_ms, wl.precision,
+           wl.kv_precision)
     if key not in _DEPLOYMENTS:
         if len(_DEPLOYMENTS) > 4096:
             _DEPLOYMENTS.clear()
         _DEPLOYMENTS[key] = roofline.best_deployment(
             catalog, model, gpu, input_tokens=wl.input_tokens, output_tokens=wl.output_tokens,
-            ttft_ms=wl.slo.ttft_ms, tpot_ms=wl.slo.tpot_ms, precision=wl.precision)
+            ttft_ms=wl.slo.ttft_ms, tpot_ms=wl.slo.tpot_ms, precision=wl.precision,
+            kv_precision=wl.kv_precision)
     return _DEPLOYMENTS[key]
 
 
-def check_servable(inputs: PlanInputs) -> None:
-    """Raise InfeasibleError for a workload with demand and no channel that can serve it."""
+def check_servable(inputs: PlanInputs, slo_reasons: dict[str, str] | None = None) -> None:
+    """Raise InfeasibleError for a workload with demand and no channel that can serve it;
+    slo_reasons[w] replaces "fits no GPU" when the model fits but misses the SLO."""
     gpu_months: dict[str, set[int]] = {}
     for table in (inputs.rentals, inputs.reserved):
         for g, m in zip(table["gpu"], table["month"], strict=True):
@@ -393,8 +403,10 @@ def check_servable(inputs: PlanInputs) -> None:
             earliest.append(api_months[w])
         if not earliest or min(earliest) > first:
             label = inputs.month_label(int(first))
-            why = ("no self-host deployment fits a GPU with an allowed offer and no API is "
-                   "allowed" if not earliest else
+            why = ((f"{(slo_reasons or {})[w]} (on the GPUs with an allowed offer), and no "
+                    "API is allowed" if w in (slo_reasons or {}) else
+                    "no self-host deployment fits a GPU with an allowed offer and no API is "
+                    "allowed") if not earliest else
                    f"its first channel is available only from {inputs.month_label(min(earliest))}")
             raise InfeasibleError(
                 f"workload {w!r} cannot be served in {label}: {why} (channels: {channels}). "

@@ -236,11 +236,12 @@ def load_catalog(catalog_dir: Path | str | None = None, sets: Iterable[str] = ()
 
 
 def validate_paths(paths: Iterable[Path | str] = (), catalog_dir: Path | str | None = None,
-                   sets: Iterable[str] = (), notes: list[str] | None = None
-                   ) -> tuple[list[str], list[str]]:
+                   sets: Iterable[str] = (), notes: list[str] | None = None,
+                   warnings: list[str] | None = None) -> tuple[list[str], list[str]]:
     """Check catalogs and scenarios (and every variant of each); return (checked, problems).
-    `notes`, when given, receives what a valid scenario's base loads with: finance fields
-    restated in its currency, and inputs with no effect (planner.loading.market.input_warnings).
+    `notes`, when given, receives the finance fields a valid scenario's base restates in its
+    currency; `warnings`, its inputs with no effect and SLOs no deployment meets
+    (planner.loading.market.input_warnings).
 
     A PATH may be a catalog folder, a single catalog file (named gpus.yaml, offers.yaml, ...: it
     stands in for that file of --catalog or the shipped catalog), a scenario file, or a folder of
@@ -263,9 +264,10 @@ def validate_paths(paths: Iterable[Path | str] = (), catalog_dir: Path | str | N
             expanded = [target]
         for path in expanded:
             checked.append(str(path))
-            problems += _validate_one(path, catalog_dir, sets, notes)
-    if notes is not None:
-        notes[:] = list(dict.fromkeys(notes))
+            problems += _validate_one(path, catalog_dir, sets, notes, warnings)
+    for found in (notes, warnings):
+        if found is not None:
+            found[:] = list(dict.fromkeys(found))
     return checked, list(dict.fromkeys(problems))
 
 
@@ -282,7 +284,8 @@ def _catalog_sets(sets: list[str]) -> list[str]:
 
 
 def _validate_one(path: Path, catalog_dir: Path | str | None, sets: list[str],
-                  notes: list[str] | None = None) -> list[str]:
+                  notes: list[str] | None = None,
+                  warnings: list[str] | None = None) -> list[str]:
     try:
         if path.is_dir():
             load_catalog(path, _catalog_sets(sets))
@@ -298,7 +301,9 @@ def _validate_one(path: Path, catalog_dir: Path | str | None, sets: list[str],
         loaded = load(path, catalog_dir=catalog_dir, sets=sets)
         base_problems: list[str] = []
         if notes is not None:
-            notes += _load_notes(path, loaded)
+            notes += _restated(path, loaded)
+        if warnings is not None:
+            warnings += [f"{path}: {w}" for w in input_warnings(loaded.catalog, loaded.scenario)]
     except InputError as exc:
         base_problems = exc.problems
     problems = list(base_problems)
@@ -311,12 +316,9 @@ def _validate_one(path: Path, catalog_dir: Path | str | None, sets: list[str],
     return problems
 
 
-def _load_notes(path: Path, loaded: Loaded) -> list[str]:
-    """What `validate` says about a valid scenario: restated finance fields, then warnings."""
+def _restated(path: Path, loaded: Loaded) -> list[str]:
+    """The finance fields a scenario's currency restated, as one line (or none)."""
     restated = [o for o in loaded.overrides if o.origin.startswith("currency ")]
-    lines = []
-    if restated:
-        lines.append(f"{path}: {restated[0].origin}: restated "
-                     + ", ".join(o.path for o in restated))
-    return lines + [f"{path}: warning: {w}" for w in
-                    input_warnings(loaded.catalog, loaded.scenario)]
+    if not restated:
+        return []
+    return [f"{path}: {restated[0].origin}: restated " + ", ".join(o.path for o in restated)]

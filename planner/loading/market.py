@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from planner import roofline
 from planner.schemas import Api, Catalog, Offer, Scenario
 
 # Offers of these providers are the seeds' own figures (catalogs/offers.yaml), not market prices:
@@ -48,7 +49,8 @@ def input_warnings(catalog: Catalog, scenario: Scenario,
                    channels: Iterable[str] | None = None) -> list[str]:
     """Inputs of a scenario that change nothing, one sentence each (field path first):
     a cached-input share on an API without a cached price, a channel or spot allowed with no
-    offer, a GPU limit with no offer, an offer id its providers filter out."""
+    offer, a GPU limit with no offer, an offer id its providers filter out; and workloads whose
+    SLO no deployment on the scenario's GPUs meets (with the best TTFT and TPOT reachable)."""
     warnings: list[str] = []
     offers = scenario_offers(catalog.offers, scenario)
     channels_with_offers = {o.channel for o in offers.values()}
@@ -88,7 +90,9 @@ def input_warnings(catalog: Catalog, scenario: Scenario,
         if gpu not in gpus_with_offers:
             warnings.append(f"limits.max_gpus.{gpu} has no effect: the scenario has no offer of "
                             f"{gpu}")
-    return warnings
+    # The model fits but no deployment meets the SLO: the workload can only go to an API.
+    return warnings + roofline.slo_warnings(catalog, scenario.workloads, sorted(gpus_with_offers))
 
 
-__all__ = ["SEED_PROVIDER_PREFIX", "input_warnings", "is_seed_offer", "scenario_offers"]
+__all__ = ["SEED_PROVIDER_PREFIX", "input_warnings", "is_seed_offer", "scenario_apis",
+           "scenario_offers"]

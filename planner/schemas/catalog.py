@@ -22,6 +22,8 @@ from planner.schemas.base import (
 
 Precision = Literal["fp32", "fp16", "bf16", "fp8", "int8", "int4", "fp4"]
 Channel = Literal["purchase", "reserved", "on_demand", "spot"]
+GpuFamily = Literal["hopper", "blackwell", "ampere_ada", "cdna3", "gaudi"]
+CalibrationStatus = Literal["fitted", "family_only", "untested"]
 
 
 class Gpu(Sourced):
@@ -79,6 +81,20 @@ class Gpu(Sourced):
     allreduce_latency_us: NonNegative = Field(
         default=0.0, le=1e6,
         description="Fixed latency of one tensor-parallel all-reduce, microseconds",
+    )
+    step_overhead_ms: NonNegative = Field(
+        default=0.0, le=1000,
+        description="Fixed time of every forward pass besides its kernels' roofline (scheduling, "
+        "launches, sampling), added to each decode step and to a prefill alone, ms",
+    )
+    family: GpuFamily | None = Field(
+        default=None, description="Calibration family: the engine factors and step overhead are "
+        "fitted per family on its own public rows (docs/roofline.md)"
+    )
+    calibration_status: CalibrationStatus | None = Field(
+        default=None, description="fitted: public rows of this GPU were in the fit; family_only: "
+        "fitted on other GPUs of its family; untested: no public row in its family, factors "
+        "borrowed from another family"
     )
     calibration_source: str | None = Field(
         default=None, description="Where the roofline calibration fields above came from"
