@@ -91,6 +91,9 @@ class PlanInputs:
     site_fixed_cost_per_month: float = 0.0
     limits: Limits = field(default_factory=Limits)
     channels: tuple[str, ...] = CHANNELS
+    # How the accounting view charges owned capital (planner.results.statistics); not the plan.
+    cost_of_capital: float = 0.0
+    depreciation_method: str = "straight_line"
 
     def discount(self, month: float) -> float:
         """Present value of 1 paid at the start of month offset `month` (SPEC section 7)."""
@@ -379,7 +382,8 @@ def build_inputs(loaded: Loaded, channels: Iterable[str] | None = None, *,
         limits=Limits(capex_budget_per_year=dict(lim.capex_budget_per_year),
                       max_power_kw=lim.max_power_kw, max_gpus=dict(lim.max_gpus),
                       max_spot_share=lim.max_spot_share),
-        channels=chosen)
+        channels=chosen, cost_of_capital=finance.cost_of_capital,
+        depreciation_method=finance.depreciation_method)
     if check:
         check_servable(inputs)
     return inputs

@@ -335,3 +335,48 @@ def chart_bars(frame: pd.DataFrame, label_col: str, value_col: str, *, title: st
         ax.spines[side].set_visible(False)
     ax.set_title(title, loc="left", fontsize=11)
     return _png(fig)
+
+
+# Expense parts of the accounting view, bottom to top.
+ACCOUNTING_PARTS = (("depreciation", "#1f4e79"), ("opex", "#6a9bd1"), ("rentals", "#2e8b57"),
+                    ("api", "#7b4fa0"))
+
+
+def chart_accounting(accounting: pd.DataFrame, currency: str) -> bytes:
+    """Per year, two bars: cash paid (grey) and the accounting expense (depreciation, opex,
+    rentals, API stacked). `accounting`: index `year`, those columns plus `cash`."""
+    fig = _new_figure((FIG_SIZE_IN[0], 3.6))
+    ax = fig.add_subplot()
+    x = np.arange(len(accounting.index))
+    ax.bar(x - 0.2, accounting["cash"].to_numpy(dtype=float), 0.38, color="#9a9a9a",
+           label="cash")
+    bottom = np.zeros(len(x))
+    for part, color in ACCOUNTING_PARTS:
+        values = accounting[part].to_numpy(dtype=float)
+        if (np.abs(values) > 1e-9).any():
+            ax.bar(x + 0.2, values, 0.38, bottom=bottom, color=color, label=part)
+            bottom += values
+    ax.set_xticks(x)
+    ax.set_xticklabels([str(y) for y in accounting.index])
+    _style_axes(ax, f"{currency} per year")
+    ax.set_title("Cash (left) and accounting expense (right)", loc="left", fontsize=11)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
+    return _png(fig)
+
+
+def chart_committed(committed: pd.DataFrame, currency: str) -> bytes:
+    """Per year, cash committed before the year begins (dark) and still variable (light).
+    `committed`: index `year`, columns `committed`, `variable`."""
+    fig = _new_figure((FIG_SIZE_IN[0], 3.4))
+    ax = fig.add_subplot()
+    x = np.arange(len(committed.index))
+    locked = committed["committed"].to_numpy(dtype=float)
+    free = committed["variable"].to_numpy(dtype=float)
+    ax.bar(x, locked, 0.6, color="#1f4e79", label="committed before the year")
+    ax.bar(x, free, 0.6, bottom=locked, color="#e6c229", label="variable (can still be cut)")
+    ax.set_xticks(x)
+    ax.set_xticklabels([str(y) for y in committed.index])
+    _style_axes(ax, f"{currency} per year")
+    ax.set_title("Committed and variable cash by year", loc="left", fontsize=11)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
+    return _png(fig)
