@@ -247,7 +247,7 @@ def cmd_plan(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
                                         skipped=skipped, loaded=loaded, force=args.force)
         text += ("\n\nWrote report.html, its charts (.png) and tables (.csv), plan.json and the "
                  "plan's\nyears, cash, fleet, served, workloads, commitments, workload_years, "
-                 f"accounting .csv into\n{args.out}")
+                 f"accounting .csv\n(also as sheets of plan.xlsx) into {args.out}")
     return result.to_dict(), text, 0
 
 

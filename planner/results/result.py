@@ -23,6 +23,7 @@ from planner.atomic import atomic_directory
 from planner.inputs import PlanInputs
 from planner.jsonio import json_ready
 from planner.results import statistics
+from planner.results.workbook import WORKBOOK_FILE, write_workbook
 from planner.units import HOURS_PER_MONTH, month_index
 
 # The columns that identify a first-stage commitment (stress compares plans by them).
@@ -212,11 +213,13 @@ class PlanResult:
         return directory
 
     def write_files(self, folder: Path) -> None:
-        """Tidy CSVs (unit-suffixed columns) and plan.json into an existing `folder`."""
+        """Tidy CSVs (unit-suffixed columns), the same tables as sheets of plan.xlsx, and
+        plan.json into an existing `folder`."""
         for name, table in self.tables().items():
             table.to_csv(folder / f"{name}.csv", index=False)
         (folder / "plan.json").write_text(json.dumps(json_ready(self.to_dict()), indent=2),
                                           encoding="utf-8")
+        write_workbook(self.tables(), folder / WORKBOOK_FILE)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The CSV tables, columns suffixed with their unit (currency code, mtok, gpus)."""
