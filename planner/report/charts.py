@@ -380,3 +380,32 @@ def chart_committed(committed: pd.DataFrame, currency: str) -> bytes:
     ax.set_title("Committed and variable cash by year", loc="left", fontsize=11)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
     return _png(fig)
+
+
+def chart_tornado(rows: pd.DataFrame, base_npv: float, currency: str) -> bytes:
+    """Tornado: one bar per assumption (largest swing on top) from the base npv to the npv at
+    the low end (blue) and at the high end (orange). `rows`: `assumption`, `low`, `high`,
+    `npv_low`, `npv_high`."""
+    height = max(2.4, 0.42 * len(rows) + 1.4)
+    fig = _new_figure((FIG_SIZE_IN[0], height))
+    ax = fig.add_subplot()
+    y = np.arange(len(rows))
+    for column, color, label in (("npv_low", "#1f4e79", "low end"),
+                                 ("npv_high", "#e08a1e", "high end")):
+        values = rows[column].to_numpy(dtype=float) - base_npv
+        ax.barh(y, values, 0.6, left=base_npv, color=color, label=label)
+    ax.axvline(base_npv, color="#333333", linewidth=1.0)
+    ax.set_yticks(y)
+    ax.set_yticklabels([f"{a} ({lo:.3g} .. {hi:.3g})" for a, lo, hi in zip(
+        rows["assumption"], rows["low"], rows["high"], strict=True)], fontsize=8)
+    ax.invert_yaxis()
+    ax.xaxis.set_major_formatter(_thousands)
+    ax.set_xlabel(f"net present cost ({currency}); line: base plan {_thousands_fn(base_npv)}")
+    ax.grid(axis="x", color="#dddddd", linewidth=0.8)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.legend(loc="lower right", frameon=False, fontsize=8)
+    ax.set_title("What moves the net present cost most (plans re-optimised)", loc="left",
+                 fontsize=11)
+    return _png(fig)

@@ -121,15 +121,14 @@ def render_summary(view: PlanView, alternatives: Mapping[str, PlanView] | None =
         lines.append("  " + f"{year:<6}" + "".join(
             f"{col[i]:>{w}}" for col, w in zip(cells, widths, strict=True)))
 
-    if view.committed is not None and len(view.committed):
-        lines += _wrap("committed: decided before the year began (purchases, their running "
-                       "cost, reservations, the site); variable: the rest.", width)
     if view.locked and view.locked["total"] > 0:
         locked = view.locked
         lines += _wrap(f"Already locked for {locked['year']}: {fmt_amount(locked['committed'])} "
                        f"{cur} of {fmt_amount(locked['total'])} ({locked['committed_share']:.0%}"
-                       f"), decided before {locked['year']}; {fmt_amount(locked['variable'])} "
-                       "can still be cut.", width)
+                       f"): purchases, reservations and the site decided before "
+                       f"{locked['year']} (committed); {fmt_amount(locked['variable'])} "
+                       "(on-demand, spot, API, new contracts) can still be cut (variable).",
+                       width)
 
     lines += ["", "The mix:"]
     for sentence in view.mix or mix_in_words(view):
