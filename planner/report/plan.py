@@ -230,6 +230,20 @@ def _budget_sections(report: Report, view: PlanView) -> None:
         table.columns = ["year", *(f"{c}_{low}" for c in table.columns[1:])]
         section.tables.append(Table("accounting_view", f"Accounting view ({cur})", table))
         report.sections.append(section)
+    if view.limits_value:
+        section = Section("What a limit costs")
+        section.notes.append(
+            "Net present cost saved by one more unit of each binding limit: duals of the plan "
+            "as an LP with its yes/no decisions fixed (a marginal rate; whole servers make the "
+            "real saving come in steps).")
+        section.notes.extend(f"{row['words'][0].upper()}{row['words'][1:]}."
+                             for row in view.limits_value[:8])
+        section.tables.append(Table(
+            "limits_value", f"Value of one more unit of each limit ({cur})",
+            pd.DataFrame(view.limits_value)[["limit", "key", "year", "value_per_unit",
+                                             "unit"]].rename(
+                columns={"value_per_unit": f"value_per_unit_{low}"})))
+        report.sections.append(section)
     if view.workload_years is not None and len(view.workload_years):
         section = Section("Cost per workload and year")
         section.notes.append(
@@ -385,6 +399,8 @@ def view_from_result(result: Any, loaded: Any = None) -> PlanView:
         view.locked = statistics.next_year_locked(result)
         view.accounting = statistics.accounting_by_year(result)
         view.workload_years = statistics.workload_cost_by_year(result)
+        view.limits_value = statistics.limit_rows(getattr(result, "limits_value", []),
+                                                  result.currency)
     words = result.mix_words() if hasattr(result, "mix_words") else ""
     view.mix = ([f"Tokens: {words}."] if words else []) + mix_in_words(view)
     return view

@@ -130,6 +130,11 @@ def render_summary(view: PlanView, alternatives: Mapping[str, PlanView] | None =
                        "(on-demand, spot, API, new contracts) can still be cut (variable).",
                        width)
 
+    if view.limits_value:
+        lines += ["", "What the limits cost (net present cost saved by one more unit):"]
+        for row in view.limits_value[:5]:
+            lines += _wrap(f"{row['words'][0].upper()}{row['words'][1:]}.", width)
+
     lines += ["", "The mix:"]
     for sentence in view.mix or mix_in_words(view):
         lines += _wrap(sentence, width)

@@ -46,6 +46,7 @@ class PlanView:
     locked: dict[str, Any] | None = None        # next year's committed cash (next_year_locked)
     accounting: pd.DataFrame | None = None      # index year: depreciation ... expense, cash
     workload_years: pd.DataFrame | None = None  # year, workload, api, self_hosted, total
+    limits_value: list[dict[str, Any]] = field(default_factory=list)  # shadow prices, words
 
 
 def yearly_table(view: PlanView) -> pd.DataFrame:

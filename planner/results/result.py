@@ -65,6 +65,9 @@ class PlanResult:
     provenance: dict[str, Any] = field(default_factory=dict)
     inputs: PlanInputs | None = None
     build_seconds: float = 0.0
+    # Shadow prices of binding limits (planner.optimize.duals): limit, key, year,
+    # value_per_unit (net present cost saved by one more unit).
+    limits_value: list[dict[str, Any]] = field(default_factory=list)
 
     # ------------------------------------------------------------------ views
 
@@ -107,6 +110,7 @@ class PlanResult:
             "years": years, "periods": self.periods(), "workloads": workloads,
             "commitments": self.commitments.to_dict(orient="records"),
             "mix": self.mix(), "next_year_locked": statistics.next_year_locked(self),
+            "limits_value": statistics.limit_rows(self.limits_value, self.currency),
             "workload_years": statistics.workload_cost_by_year(self).to_dict(orient="records"),
             "accounting": statistics.accounting_by_year(self).reset_index().to_dict(
                 orient="records"),
@@ -197,7 +201,10 @@ class PlanResult:
         commitments = self.commitments.assign(
             price_per_gpu=self.commitments["price_per_gpu"] * rate)
         provenance = {**self.provenance, "converted_from": cur, "fx_rate": rate}
-        return replace(self, currency=currency, npv=self.npv * rate,
+        # Per unit of money (capex budget) the value is a ratio; per MW, GPU or point it scales.
+        limits_value = [{**r, "value_per_unit": r["value_per_unit"] * (
+            1.0 if r["limit"] == "capex_budget_per_year" else rate)} for r in self.limits_value]
+        return replace(self, currency=currency, npv=self.npv * rate, limits_value=limits_value,
                        total_cost=self.total_cost * rate,
                        residual_value=self.residual_value * rate, years=years, cash=cash,
                        workloads=workloads, commitments=commitments, provenance=provenance)

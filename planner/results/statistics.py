@@ -242,6 +242,32 @@ def _charge(total: dict, capex: float, first: int, horizon: int, years: float, r
         total[year_of(m)]["cost_of_capital"] += interest
 
 
-__all__ = ["UNALLOCATED", "accounting_by_year", "allocate_by_gpu_hours",
-           "capital_charge_by_month", "committed_by_year", "gpu_hours_used",
+# --------------------------------------------------------------------------- limits
+
+# limit family -> (unit, the step in words); {cur} the currency, {key} the limit's key.
+LIMIT_WORDS = {
+    "capex_budget_per_year": ("{cur} of capex budget", "each extra {cur} of capex budget"),
+    "max_power_kw": ("MW of owned power", "one more MW of power"),
+    "max_gpus": ("{key} GPU allowed", "one more {key} allowed"),
+    "max_spot_share": ("percentage point of spot share", "one more point of spot share"),
+}
+
+
+def limit_rows(values: list[dict[str, Any]], currency: str) -> list[dict[str, Any]]:
+    """The shadow prices of planner.optimize.duals with their `unit` and a sentence (`words`):
+    "one more MW of power in 2028 would save 12,345.00 CNY (net present cost)"."""
+    rows = []
+    for row in values:
+        unit, step = LIMIT_WORDS.get(row["limit"], (row["limit"], f"one more {row['limit']}"))
+        value = float(row["value_per_unit"])
+        rows.append({**row, "unit": unit.format(cur=currency, key=row["key"]),
+                     "words": f"{step.format(cur=currency, key=row['key'])} "
+                              + (f"in {row['year']}" if row["year"] is not None
+                                 else "over the whole horizon")
+                              + f" would save {value:,.2f} {currency} (net present cost)"})
+    return rows
+
+
+__all__ = ["LIMIT_WORDS", "UNALLOCATED", "accounting_by_year", "allocate_by_gpu_hours",
+           "capital_charge_by_month", "committed_by_year", "gpu_hours_used", "limit_rows",
            "next_year_locked", "workload_cost_by_year"]
