@@ -62,3 +62,21 @@ def test_bad_delta_and_unknown_assumption_are_bad_input(run_cli):
     assert bad.code == 2 and "--delta 1.5" in bad.err
     unknown = run_cli("sensitivity", MEDIUM, "--only", "weather")
     assert unknown.code == 2 and "'weather'" in unknown.err and "demand level" in unknown.err
+
+
+def test_sensitivity_report_escapes_user_text():
+    import pandas as pd
+
+    from planner.report.html import render_html
+    from planner.report.sensitivity import build_sensitivity_report
+    from planner.studies.sensitivity import SensitivityResult
+
+    rows = pd.DataFrame([{"assumption": "demand level", "unit": "x base", "base": 1.0,
+                          "low": 0.8, "high": 1.2, "npv_low": 80.0, "npv_high": 120.0,
+                          "swing": 40.0, "next_year_cash_low": 8.0, "next_year_cash_high": 12.0,
+                          "choice_low": "api", "choice_high": "rent", "flips_at": 0.9}])
+    result = SensitivityResult("<script>x</script>", "CNY", 0.2, 2027,
+                               {"npv": 100.0, "next_year_cash": 10.0, "choice": "rent"}, rows)
+    html = render_html(build_sensitivity_report(result, made_at="now"))
+    assert "<script>" not in html and "&lt;script&gt;x&lt;/script&gt;" in html
+    assert "leaves rent at 0.9 (x base)" in html

@@ -238,11 +238,14 @@ def _budget_sections(report: Report, view: PlanView) -> None:
             "real saving come in steps).")
         section.notes.extend(f"{row['words'][0].upper()}{row['words'][1:]}."
                              for row in view.limits_value[:8])
+        table = pd.DataFrame(view.limits_value)[["limit", "key", "year", "value_per_unit",
+                                                 "unit"]]
+        # Years as text: a number column would print 2,027; null is the whole horizon.
+        table["year"] = ["whole horizon" if y is None or pd.isna(y) else str(int(y))
+                         for y in table["year"]]
         section.tables.append(Table(
             "limits_value", f"Value of one more unit of each limit ({cur})",
-            pd.DataFrame(view.limits_value)[["limit", "key", "year", "value_per_unit",
-                                             "unit"]].rename(
-                columns={"value_per_unit": f"value_per_unit_{low}"})))
+            table.rename(columns={"value_per_unit": f"value_per_unit_{low}"})))
         report.sections.append(section)
     if view.workload_years is not None and len(view.workload_years):
         section = Section("Cost per workload and year")
