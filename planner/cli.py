@@ -183,7 +183,8 @@ def _add_plan_command(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("--variant", metavar="NAME", help="apply a named variant of the scenario")
     sub.add_argument("--channels", metavar="LIST", help="restrict to some of api,on_demand,"
                      "reserved,spot,purchase (comma-separated)")
-    sub.add_argument("--out", metavar="DIR", help="write tidy CSVs and plan.json into DIR")
+    sub.add_argument("--out", metavar="DIR", help="write tidy CSVs, plan.xlsx, plan.json, "
+                     "charts and report.html into DIR")
     sub.add_argument("--force", action="store_true", help="replace an existing --out DIR")
     sub.add_argument("--solver", choices=("highs", "cbc"), default="highs",
                      help="MILP solver (default highs)")
