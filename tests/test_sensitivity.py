@@ -80,3 +80,18 @@ def test_sensitivity_report_escapes_user_text():
     html = render_html(build_sensitivity_report(result, made_at="now"))
     assert "<script>" not in html and "&lt;script&gt;x&lt;/script&gt;" in html
     assert "leaves rent at 0.9 (x base)" in html
+
+
+def test_a_multiplier_already_set_is_composed_not_replaced():
+    # Demand doubled by --set; the low end at delta 0.5 is x0.5 of that: demand as shipped.
+    # Rental prices x1.3 by --set; their low end x(1 - 0.5) of that: 0.65 of the catalog's
+    # (compared with every GPU price at 0.65: the plan buys nothing either way).
+    result = sensitivity(MEDIUM, delta=0.5, sets=["demand_multiplier=2",
+                                                  "gpu_price_multiplier=1.3"],
+                         only=["demand level", "rental prices"])
+    rows = result.rows.set_index("assumption")
+    assert rows.loc["demand level", "npv_low"] == pytest.approx(
+        plan(load(MEDIUM, sets=["gpu_price_multiplier=1.3"])).npv, rel=1e-6)
+    assert rows.loc["rental prices", "npv_low"] == pytest.approx(
+        plan(load(MEDIUM, sets=["demand_multiplier=2", "gpu_price_multiplier=0.65"])).npv,
+        rel=1e-6)

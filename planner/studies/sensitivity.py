@@ -107,7 +107,12 @@ def assumptions(loaded: Loaded, delta: float
     def rate(value: float) -> float:
         return max(LOWEST_RATE, value)
 
-    factor("demand level", lambda f: [f"demand_multiplier={f!r}"])
+    # A multiplier the scenario already applies (a variant, --set) is composed, not replaced:
+    # the loader lets the last multiplier win and scales offer prices after path overrides.
+    demand_m = _multiplier(loaded, "demand_multiplier")
+    api_m = _multiplier(loaded, "api_price_multiplier")
+    gpu_m = _multiplier(loaded, "gpu_price_multiplier")
+    factor("demand level", lambda f: [f"demand_multiplier={demand_m * f!r}"])
     growth = {w: wl.demand.growth_per_year for w, wl in scenario.workloads.items()
               if getattr(wl.demand, "growth_per_year", None) is not None}
     if growth:
@@ -120,7 +125,7 @@ def assumptions(loaded: Loaded, delta: float
     else:
         notes.append(("demand growth", "demand growth left out: every workload gives its "
                       "demand as a series"))
-    factor("API prices", lambda f: [f"api_price_multiplier={f!r}"])
+    factor("API prices", lambda f: [f"api_price_multiplier={api_m * f!r}"])
     api_trend = fin.api_price_change_per_year
     out.append(Assumption("API price trend", "per year", api_trend, rate(api_trend - delta),
                           api_trend + delta,
@@ -134,8 +139,8 @@ def assumptions(loaded: Loaded, delta: float
         for oid, offer in pool.items():
             for name in ("price_per_gpu", "price_per_gpu_hour", "price_per_gpu_month"):
                 value = getattr(offer, name, None)
-                if value is not None:
-                    sets.append(f"offers.{oid}.{name}={value * f!r}")
+                if value is not None:  # gpu_price_multiplier applies on top again
+                    sets.append(f"offers.{oid}.{name}={value / gpu_m * f!r}")
         return sets
 
     factor("rental prices", lambda f: price_sets(rentals, f))
@@ -156,6 +161,15 @@ def assumptions(loaded: Loaded, delta: float
         notes.append(("utilization", "utilization is already 1: its high end stays at 1"))
     factor("throughput", lambda _f: [], throughput=lambda f: f)
     return out, notes
+
+
+def _multiplier(loaded: Loaded, key: str) -> float:
+    """The stress multiplier `key` the loaded scenario applies (the last one wins), or 1."""
+    value = 1.0
+    for override in loaded.overrides:
+        if override.path == key:
+            value = float(override.value)
+    return value
 
 
 def sensitivity(scenario: Path | str, *, delta: float = DEFAULT_DELTA,
