@@ -13,11 +13,19 @@ _LAZY = {
     "Loaded": "planner.loading",
     "load": "planner.loading",
     "load_catalog": "planner.loading",
-    "plan": "planner.optimize",
+    "Result": "planner.api",
+    "throughput": "planner.api",
+    "tco": "planner.api",
+    "compare": "planner.api",
+    "breakeven": "planner.api",
+    "plan": "planner.api",
+    "stress": "planner.api",
+    "sensitivity": "planner.api",
 }
 
-__all__ = ["InfeasibleError", "InputError", "Loaded", "PlannerError", "SolverError", "load",
-           "load_catalog", "plan"]
+__all__ = ["InfeasibleError", "InputError", "Loaded", "PlannerError", "Result", "SolverError",
+           "breakeven", "compare", "load", "load_catalog", "plan", "sensitivity", "stress",
+           "tco", "throughput"]
 __version__ = "0.1.0"
 
 

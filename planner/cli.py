@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_plan_command(commands)
     _add_bench_command(commands)
     _add_stress_command(commands)
+    _add_sensitivity_command(commands)
     return parser
 
 
@@ -189,7 +190,8 @@ def _add_plan_command(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("--variant", metavar="NAME", help="apply a named variant of the scenario")
     sub.add_argument("--channels", metavar="LIST", help="restrict to some of api,on_demand,"
                      "reserved,spot,purchase (comma-separated)")
-    sub.add_argument("--out", metavar="DIR", help="write tidy CSVs and plan.json into DIR")
+    sub.add_argument("--out", metavar="DIR", help="write tidy CSVs, plan.xlsx, plan.json, "
+                     "charts and report.html into DIR")
     sub.add_argument("--force", action="store_true", help="replace an existing --out DIR")
     sub.add_argument("--solver", choices=("highs", "cbc"), default="highs",
                      help="MILP solver (default highs)")
@@ -255,8 +257,8 @@ def cmd_plan(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
         report.write_plan_result_report(args.out, result, alternatives=alternatives,
                                         skipped=skipped, loaded=loaded, force=args.force)
         text += ("\n\nWrote report.html, its charts (.png) and tables (.csv), plan.json and the "
-                 "plan's\nyears, cash, fleet, served, workloads, commitments .csv into "
-                 f"{args.out}")
+                 "plan's\nyears, cash, fleet, served, workloads, commitments, workload_years, "
+                 f"accounting .csv\n(also as sheets of plan.xlsx) into {args.out}")
     return result.to_dict(), text, 0
 
 
@@ -335,6 +337,53 @@ def cmd_stress(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
         write_stress_result(result, args.out, force=args.force)
         text += f"\n\nWrote report.html, stress.json and the tables (.csv) into {args.out}"
     return result, text, 0
+
+
+# --------------------------------------------------------------------------- sensitivity
+
+
+def _add_sensitivity_command(commands: argparse._SubParsersAction) -> None:
+    """planner sensitivity (issue 21; planner/studies/sensitivity.py, docs/plan.md)."""
+    sub = commands.add_parser("sensitivity", help="npv and next-year cash at -delta/+delta of "
+                              "each main assumption, plans re-optimised, and where the "
+                              "build/rent/API choice flips")
+    sub.add_argument("scenario", metavar="SCENARIO", help="scenario file")
+    sub.add_argument("--delta", type=float, default=0.2, metavar="D",
+                     help="how far each assumption moves (default 0.2: levels x0.8 and x1.2, "
+                     "yearly rates -20 and +20 points)")
+    sub.add_argument("--only", metavar="LIST", help="comma-separated assumptions to run "
+                     "(default all), e.g. 'API prices,demand level'")
+    sub.add_argument("--variant", metavar="NAME", help="start from a named variant")
+    sub.add_argument("--out", metavar="DIR", help="write tornado.png, sensitivity.csv, "
+                     "sensitivity.json and report.html into DIR")
+    sub.add_argument("--force", action="store_true", help="replace an existing --out DIR")
+    sub.add_argument("--solver", choices=("highs", "cbc"), default="highs")
+    sub.add_argument("--time-limit", type=float, metavar="S", help="time limit per plan, s")
+    _common(sub)
+    sub.set_defaults(handler=cmd_sensitivity)
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
+    from planner.studies import sensitivity as study
+
+    if args.out and Path(args.out).exists() and not args.force:
+        raise InputError(f"--out {args.out}: already exists; allowed: a new folder, or pass "
+                         "--force to replace it")
+    if args.currency:
+        raise InputError("--currency: not supported by sensitivity yet; allowed: the "
+                         "scenario's currency (omit --currency)")
+    only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else None
+    result = study.sensitivity(args.scenario, delta=args.delta, catalog_dir=args.catalog,
+                               sets=args.sets, variant=args.variant, solver=args.solver,
+                               time_limit=args.time_limit, only=only,
+                               progress=study.stderr_progress)
+    text = study.render(result)
+    if args.out:
+        from planner.report.sensitivity import write_sensitivity_report
+
+        write_sensitivity_report(result, args.out, force=args.force)
+        text += f"\n\nWrote report.html, tornado.png, sensitivity.csv and .json into {args.out}"
+    return result.to_dict(), text, 0
 
 
 # --------------------------------------------------------------------------- throughput

@@ -291,7 +291,9 @@ def test_shipped_scenario_report_matches_the_plan(light, tmp_path):
                                           loaded=loaded)
     html_text = (out / "report.html").read_text(encoding="utf-8")
     images = _images(html_text)
-    assert len(images) == 5 and all(i.startswith(PNG_MAGIC) for i in images)
+    # yearly budget, gpus, cumulative cost, cost per Mtok, utilization, committed/variable,
+    # accounting
+    assert len(images) == 7 and all(i.startswith(PNG_MAGIC) for i in images)
     # The plan's own CSVs (results.py) and the report's files share the folder.
     for name in ("years.csv", "plan.json", "yearly_budget.csv", "yearly_budget.png",
                  "cumulative_cost.png", "sources.csv"):
@@ -338,7 +340,7 @@ def test_cli_out_writes_the_report_and_refuses_an_existing_folder(run_cli, tmp_p
     assert max(len(line) for line in lines[:-1]) <= 100 and lines[-1].endswith(str(out))
     assert "Yearly budget (CNY)" in done.out and "Against the alternatives" in done.out
     html_text = (out / "report.html").read_text(encoding="utf-8")
-    assert len(_images(html_text)) == 5
+    assert len(_images(html_text)) == 7  # 5 plan charts + committed/variable + accounting
     before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
     again = run_cli("plan", LIGHT, "--out", out)
     assert again.code == 2 and "already exists" in again.err

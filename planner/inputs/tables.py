@@ -81,6 +81,9 @@ class PlanInputs:
     site_fixed_cost_per_month: float = 0.0
     limits: Limits = field(default_factory=Limits)
     channels: tuple[str, ...] = CHANNELS
+    # How the accounting view charges owned capital (planner.results.statistics); not the plan.
+    cost_of_capital: float = 0.0
+    depreciation_method: str = "straight_line"
 
     def discount(self, month: float) -> float:
         """Present value of 1 paid at the start of month offset `month` (SPEC section 7)."""
@@ -352,7 +355,8 @@ def build_inputs(loaded: Loaded, channels: Iterable[str] | None = None, *,
         site_fixed_cost_per_month=money(finance.site_fixed_cost_per_year, finance.currency)
         / MONTHS_PER_YEAR,
         limits=scenario.limits,
-        channels=chosen)
+        channels=chosen, cost_of_capital=finance.cost_of_capital,
+        depreciation_method=finance.depreciation_method)
     if check:
         check_servable(inputs, _slo_reasons(catalog, workloads, gpu_ids, capacity))
     return inputs

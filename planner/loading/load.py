@@ -69,6 +69,32 @@ class Loaded:
         """What was applied on top of the catalog, in order (lowest precedence first)."""
         return [o.as_dict() for o in self.overrides]
 
+    def tables(self) -> dict[str, Any]:
+        """Tidy DataFrames of what was loaded, one row per id: `gpus`, `offers`, `apis`,
+        `models` (column `id` first; nested fields stay as lists or dicts in their cells) and,
+        with a scenario, `workloads` (column `workload`) and `overrides`."""
+        import pandas as pd  # only notebooks ask for tables: keep `planner validate` light
+
+        cat = self.catalog
+        frames = {part: pd.DataFrame([{"id": ident, **entry.model_dump(mode="json")}
+                                      for ident, entry in getattr(cat, part).items()])
+                  for part in ("gpus", "offers", "apis", "models")}
+        if self.scenario is not None:
+            frames["workloads"] = pd.DataFrame([
+                {"workload": name, **wl.model_dump(mode="json")}
+                for name, wl in self.scenario.workloads.items()])
+            frames["overrides"] = pd.DataFrame(self.overrides_as_dicts(),
+                                               columns=["origin", "path", "value"])
+        return frames
+
+    def to_dict(self) -> dict[str, Any]:
+        """The validated catalog and scenario as plain data, with the overrides applied."""
+        return {"catalog": self.catalog.model_dump(mode="json"),
+                "scenario": None if self.scenario is None else
+                self.scenario.model_dump(mode="json"),
+                "scenario_path": None if self.scenario_path is None else str(self.scenario_path),
+                "variant": self.variant, "overrides": self.overrides_as_dicts()}
+
 
 def _read_catalog_tree(catalog_dir: Path, replace: dict[str, Path] | None = None
                        ) -> tuple[dict[str, Any], Origins]:

@@ -18,6 +18,7 @@ from planner.inputs import PlanInputs, build_inputs
 from planner.loading import Loaded
 from planner.loading.market import input_warnings
 from planner.optimize import build as lp
+from planner.optimize import duals
 from planner.optimize.solve import DEFAULT_MIP_GAP, Status, solve
 from planner.results import PlanResult, compute_result
 
@@ -56,10 +57,12 @@ def optimize(inputs: PlanInputs, *, relax: bool = False, solver: str = "highs",
              time_limit: float | None = None, mip_gap: float = DEFAULT_MIP_GAP,
              fixed_commitments: pd.DataFrame | None = None,
              provenance: dict[str, Any] | None = None,
-             lp_path: str | None = None) -> PlanResult:
+             lp_path: str | None = None, limit_values: bool = True) -> PlanResult:
     """The staged plan from coefficient tables: build -> solve -> results (plan, diagnose, the
     alternatives, stress and bench all run it; tests build the tables by hand). The solver
-    statistics carry the seconds of each stage (`write_seconds`: the LP/MPS file, if any)."""
+    statistics carry the seconds of each stage (`write_seconds`: the LP/MPS file, if any).
+    `limit_values`: also price the scenario's limits (planner.optimize.duals; one more LP,
+    only when the scenario has limits and no commitments are fixed)."""
     began = time.perf_counter()
     built = lp.build(inputs, relax=relax, fixed_commitments=fixed_commitments)
     build_seconds = time.perf_counter() - began
@@ -83,6 +86,8 @@ def optimize(inputs: PlanInputs, *, relax: bool = False, solver: str = "highs",
     result = compute_result(inputs, lp.decision_values(built), solver_info,
                             dict(provenance or {"scenario": inputs.name}))
     result.build_seconds = build_seconds
+    if limit_values and built.limits and fixed_commitments is None and solver == "highs":
+        result.limits_value = duals.limit_values(built)
     return result
 
 

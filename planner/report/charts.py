@@ -335,3 +335,77 @@ def chart_bars(frame: pd.DataFrame, label_col: str, value_col: str, *, title: st
         ax.spines[side].set_visible(False)
     ax.set_title(title, loc="left", fontsize=11)
     return _png(fig)
+
+
+# Expense parts of the accounting view, bottom to top.
+ACCOUNTING_PARTS = (("depreciation", "#1f4e79"), ("opex", "#6a9bd1"), ("rentals", "#2e8b57"),
+                    ("api", "#7b4fa0"))
+
+
+def chart_accounting(accounting: pd.DataFrame, currency: str) -> bytes:
+    """Per year, two bars: cash paid (grey) and the accounting expense (depreciation, opex,
+    rentals, API stacked). `accounting`: index `year`, those columns plus `cash`."""
+    fig = _new_figure((FIG_SIZE_IN[0], 3.6))
+    ax = fig.add_subplot()
+    x = np.arange(len(accounting.index))
+    ax.bar(x - 0.2, accounting["cash"].to_numpy(dtype=float), 0.38, color="#9a9a9a",
+           label="cash")
+    bottom = np.zeros(len(x))
+    for part, color in ACCOUNTING_PARTS:
+        values = accounting[part].to_numpy(dtype=float)
+        if (np.abs(values) > 1e-9).any():
+            ax.bar(x + 0.2, values, 0.38, bottom=bottom, color=color, label=part)
+            bottom += values
+    ax.set_xticks(x)
+    ax.set_xticklabels([str(y) for y in accounting.index])
+    _style_axes(ax, f"{currency} per year")
+    ax.set_title("Cash (left) and accounting expense (right)", loc="left", fontsize=11)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
+    return _png(fig)
+
+
+def chart_committed(committed: pd.DataFrame, currency: str) -> bytes:
+    """Per year, cash committed before the year begins (dark) and still variable (light).
+    `committed`: index `year`, columns `committed`, `variable`."""
+    fig = _new_figure((FIG_SIZE_IN[0], 3.4))
+    ax = fig.add_subplot()
+    x = np.arange(len(committed.index))
+    locked = committed["committed"].to_numpy(dtype=float)
+    free = committed["variable"].to_numpy(dtype=float)
+    ax.bar(x, locked, 0.6, color="#1f4e79", label="committed before the year")
+    ax.bar(x, free, 0.6, bottom=locked, color="#e6c229", label="variable (can still be cut)")
+    ax.set_xticks(x)
+    ax.set_xticklabels([str(y) for y in committed.index])
+    _style_axes(ax, f"{currency} per year")
+    ax.set_title("Committed and variable cash by year", loc="left", fontsize=11)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
+    return _png(fig)
+
+
+def chart_tornado(rows: pd.DataFrame, base_npv: float, currency: str) -> bytes:
+    """Tornado: one bar per assumption (largest swing on top) from the base npv to the npv at
+    the low end (blue) and at the high end (orange). `rows`: `assumption`, `low`, `high`,
+    `npv_low`, `npv_high`."""
+    height = max(2.4, 0.42 * len(rows) + 1.4)
+    fig = _new_figure((FIG_SIZE_IN[0], height))
+    ax = fig.add_subplot()
+    y = np.arange(len(rows))
+    for column, color, label in (("npv_low", "#1f4e79", "low end"),
+                                 ("npv_high", "#e08a1e", "high end")):
+        values = rows[column].to_numpy(dtype=float) - base_npv
+        ax.barh(y, values, 0.6, left=base_npv, color=color, label=label)
+    ax.axvline(base_npv, color="#333333", linewidth=1.0)
+    ax.set_yticks(y)
+    ax.set_yticklabels([f"{a} ({lo:.3g} .. {hi:.3g})" for a, lo, hi in zip(
+        rows["assumption"], rows["low"], rows["high"], strict=True)], fontsize=8)
+    ax.invert_yaxis()
+    ax.xaxis.set_major_formatter(_thousands)
+    ax.set_xlabel(f"net present cost ({currency}); line: base plan {_thousands_fn(base_npv)}")
+    ax.grid(axis="x", color="#dddddd", linewidth=0.8)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.legend(loc="lower right", frameon=False, fontsize=8)
+    ax.set_title("What moves the net present cost most (plans re-optimised)", loc="left",
+                 fontsize=11)
+    return _png(fig)

@@ -21,6 +21,8 @@ import pandas as pd
 from planner.atomic import atomic_directory
 from planner.report.charts import (
     ALTERNATIVE_LABELS,
+    chart_accounting,
+    chart_committed,
     chart_cost_per_mtok,
     chart_cumulative_cost,
     chart_gpus_over_time,
@@ -114,6 +116,7 @@ def build_plan_report(view: PlanView, alternatives: Mapping[str, PlanView | None
     budget.tables.append(Table("yearly_budget", f"Yearly budget ({cur})", yearly_table(view)))
     budget.notes.extend(view.mix)
     report.sections.append(budget)
+    _budget_sections(report, view)
 
     fleet = Section("GPUs by channel and type")
     fleet.charts.append(Chart("gpus", "GPUs in service by channel and type",
@@ -180,6 +183,85 @@ def build_plan_report(view: PlanView, alternatives: Mapping[str, PlanView | None
     use.tables.append(Table("utilization", "Utilization by month", view.utilization, show=False))
     report.sections.append(use)
     return report
+
+
+def locked_sentence(view: PlanView) -> str | None:
+    """How much of next year's cash is committed before it begins, in one sentence."""
+    locked = view.locked
+    if not locked or locked["total"] <= 0:
+        return None
+    cur = view.currency
+    return (f"{fmt_amount(locked['committed'])} {cur} ({locked['committed_share']:.0%}) of "
+            f"{locked['year']}'s cash of {fmt_amount(locked['total'])} {cur} is already locked "
+            f"by purchases, reservations and the site decided before {locked['year']}; "
+            f"{fmt_amount(locked['variable'])} {cur} is variable (on-demand, spot, API and "
+            f"commitments first signed in {locked['year']}).")
+
+
+def _budget_sections(report: Report, view: PlanView) -> None:
+    """Committed against variable cash, the accounting view and the cost per workload per
+    year (planner.results.statistics), when the view carries them."""
+    cur = view.currency
+    low = cur.lower()
+    if view.committed is not None and len(view.committed):
+        section = Section("Committed and variable cash")
+        sentence = locked_sentence(view)
+        if sentence:
+            section.notes.append(sentence)
+        section.charts.append(Chart(
+            "committed_variable", "Committed and variable cash by year",
+            chart_committed(view.committed, cur),
+            "Committed: decided in an earlier year (purchases and their running cost, "
+            "reservations, the site). Variable: on-demand, spot, API and commitments first "
+            "signed in the year."))
+        table = view.committed.reset_index().rename(columns={
+            "committed": f"committed_{low}", "variable": f"variable_{low}"})
+        section.tables.append(Table("committed_variable", f"Committed and variable cash ({cur})",
+                                    table))
+        report.sections.append(section)
+    if view.accounting is not None and len(view.accounting):
+        section = Section("Accounting view")
+        section.notes.append(
+            "Expense per year next to cash: owned GPUs and the site's setup depreciated over "
+            "finance.depreciation_years from the month they serve (method "
+            "finance.depreciation_method); cost of capital is the interest part of the TCO's "
+            "capital charge, shown beside the expense, not in it. Months inside the horizon.")
+        section.charts.append(Chart("accounting", "Cash and accounting expense by year",
+                                    chart_accounting(view.accounting, cur)))
+        table = view.accounting.reset_index()
+        table.columns = ["year", *(f"{c}_{low}" for c in table.columns[1:])]
+        section.tables.append(Table("accounting_view", f"Accounting view ({cur})", table))
+        report.sections.append(section)
+    if view.limits_value:
+        section = Section("What a limit costs")
+        section.notes.append(
+            "Net present cost saved by one more unit of each binding limit: duals of the plan "
+            "as an LP with its yes/no decisions fixed (a marginal rate; whole servers make the "
+            "real saving come in steps).")
+        section.notes.extend(f"{row['words'][0].upper()}{row['words'][1:]}."
+                             for row in view.limits_value[:8])
+        table = pd.DataFrame(view.limits_value)[["limit", "key", "year", "value_per_unit",
+                                                 "unit"]]
+        # Years as text: a number column would print 2,027; null is the whole horizon.
+        table["year"] = ["whole horizon" if y is None or pd.isna(y) else str(int(y))
+                         for y in table["year"]]
+        section.tables.append(Table(
+            "limits_value", f"Value of one more unit of each limit ({cur})",
+            table.rename(columns={"value_per_unit": f"value_per_unit_{low}"})))
+        report.sections.append(section)
+    if view.workload_years is not None and len(view.workload_years):
+        section = Section("Cost per workload and year")
+        section.notes.append(
+            "Cash per calendar year: API spend is the workload's own; each GPU type's cash "
+            "(purchases, running cost, reservations, rentals) and the site's are shared by the "
+            "GPU-hours each workload used over the horizon, as the cost per million tokens is.")
+        wide = view.workload_years.pivot_table(index="workload", columns="year", values="total",
+                                               aggfunc="sum", sort=False)
+        wide.columns = [f"{y}_{low}" for y in wide.columns]
+        section.tables.append(Table("cost_by_workload_year",
+                                    f"Cost per workload and year ({cur}, cash)",
+                                    wide.reset_index()))
+        report.sections.append(section)
 
 
 def write_plan_report(out_dir: Path | str, view: PlanView,
@@ -316,6 +398,15 @@ def view_from_result(result: Any, loaded: Any = None) -> PlanView:
         solver=solver, npv=float(result.npv), total_cost=float(result.total_cost),
         sources=_sources(result, loaded) if loaded is not None else None,
         warnings=list(prov.get("warnings") or []))
+    if hasattr(result, "cash") and "signed" in result.cash.columns:
+        from planner.results import statistics
+
+        view.committed = statistics.committed_by_year(result)
+        view.locked = statistics.next_year_locked(result)
+        view.accounting = statistics.accounting_by_year(result)
+        view.workload_years = statistics.workload_cost_by_year(result)
+        view.limits_value = statistics.limit_rows(getattr(result, "limits_value", []),
+                                                  result.currency)
     words = result.mix_words() if hasattr(result, "mix_words") else ""
     view.mix = ([f"Tokens: {words}."] if words else []) + mix_in_words(view)
     return view

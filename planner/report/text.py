@@ -97,6 +97,13 @@ def render_summary(view: PlanView, alternatives: Mapping[str, PlanView] | None =
                        width, "")
 
     table = yearly_table(view)
+    if view.committed is not None and len(view.committed):
+        # Committed and variable split the total column (same rows: the years, then total).
+        by_year = {str(y): r for y, r in view.committed.iterrows()}
+        for part in ("committed", "variable"):
+            values = [float(by_year[y][part]) if y in by_year else 0.0
+                      for y in table["year"][:-1]]
+            table[f"{part}_{cur.lower()}"] = [*values, sum(values)]
     columns = [c for c in table.columns if c != "year"]
     scale, unit = 1.0, cur
     for candidate, label in ((1.0, cur), (1e3, f"thousand {cur}"), (1e6, f"million {cur}")):
@@ -113,6 +120,20 @@ def render_summary(view: PlanView, alternatives: Mapping[str, PlanView] | None =
     for i, year in enumerate(table["year"]):
         lines.append("  " + f"{year:<6}" + "".join(
             f"{col[i]:>{w}}" for col, w in zip(cells, widths, strict=True)))
+
+    if view.locked and view.locked["total"] > 0:
+        locked = view.locked
+        lines += _wrap(f"Already locked for {locked['year']}: {fmt_amount(locked['committed'])} "
+                       f"{cur} of {fmt_amount(locked['total'])} ({locked['committed_share']:.0%}"
+                       f"): purchases, reservations and the site decided before "
+                       f"{locked['year']} (committed); {fmt_amount(locked['variable'])} "
+                       "(on-demand, spot, API, new contracts) can still be cut (variable).",
+                       width)
+
+    if view.limits_value:
+        lines += ["", "What the limits cost (net present cost saved by one more unit):"]
+        for row in view.limits_value[:5]:
+            lines += _wrap(f"{row['words'][0].upper()}{row['words'][1:]}.", width)
 
     lines += ["", "The mix:"]
     for sentence in view.mix or mix_in_words(view):

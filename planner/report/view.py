@@ -42,6 +42,12 @@ class PlanView:
     sources: pd.DataFrame | None = None
     mix: list[str] = field(default_factory=list)  # the mix in words, one sentence each
     warnings: list[str] = field(default_factory=list)  # inputs with no effect
+    # Budget statistics (planner.results.statistics); None for views built without a result.
+    committed: pd.DataFrame | None = None       # index year: committed, variable, share
+    locked: dict[str, Any] | None = None        # next year's committed cash (next_year_locked)
+    accounting: pd.DataFrame | None = None      # index year: depreciation ... expense, cash
+    workload_years: pd.DataFrame | None = None  # year, workload, api, self_hosted, total
+    limits_value: list[dict[str, Any]] = field(default_factory=list)  # shadow prices, words
 
 
 def yearly_table(view: PlanView) -> pd.DataFrame:

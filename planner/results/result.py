@@ -22,6 +22,8 @@ import pandas as pd
 from planner.atomic import atomic_directory
 from planner.inputs import PlanInputs
 from planner.jsonio import json_ready
+from planner.results import statistics
+from planner.results.workbook import WORKBOOK_FILE, write_workbook
 from planner.units import HOURS_PER_MONTH, month_index
 
 # The columns that identify a first-stage commitment (stress compares plans by them).
@@ -37,7 +39,9 @@ class PlanResult:
     """A solved plan. DataFrames (for notebooks):
 
     years:       year -> capex, opex, reserved, on_demand, spot, api, total (cash, undiscounted)
-    cash:        month, year, category, item (gpu, api or 'site'), workload, amount, pv
+    cash:        month, year, category, item (gpu, api or 'site'), workload, signed (month
+                 offset the spend was decided: purchase, reservation or site opening; the month
+                 itself for rentals and APIs), amount, pv
     fleet:       month, gpu, channel (purchase|reserved|on_demand|spot), gpus (peak over the
                  slices), avg_gpus (hour-weighted), gpu_hours (paid)
     served:      month, workload, channel, resource (gpu or api), mtok
@@ -61,6 +65,9 @@ class PlanResult:
     provenance: dict[str, Any] = field(default_factory=dict)
     inputs: PlanInputs | None = None
     build_seconds: float = 0.0
+    # Shadow prices of binding limits (planner.optimize.duals): limit, key, year,
+    # value_per_unit (net present cost saved by one more unit).
+    limits_value: list[dict[str, Any]] = field(default_factory=list)
 
     # ------------------------------------------------------------------ views
 
@@ -89,7 +96,10 @@ class PlanResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document of `planner plan --json` (SPEC section 9)."""
-        years = [{"year": int(y), **{c: float(r[c]) for c in (*CATEGORIES, "total")}}
+        split = statistics.committed_by_year(self)
+        years = [{"year": int(y), **{c: float(r[c]) for c in (*CATEGORIES, "total")},
+                  "committed": float(split.loc[y, "committed"]),
+                  "variable": float(split.loc[y, "variable"])}
                  for y, r in self.years.iterrows()]
         workloads = [{"workload": w, **{k: (None if isinstance(v, float) and math.isnan(v)
                                             else v) for k, v in r.items()}}
@@ -99,7 +109,12 @@ class PlanResult:
             "total_cost": self.total_cost, "residual_value": self.residual_value,
             "years": years, "periods": self.periods(), "workloads": workloads,
             "commitments": self.commitments.to_dict(orient="records"),
-            "mix": self.mix(), "solver": self.solver, **self.provenance,
+            "mix": self.mix(), "next_year_locked": statistics.next_year_locked(self),
+            "limits_value": statistics.limit_rows(self.limits_value, self.currency),
+            "workload_years": statistics.workload_cost_by_year(self).to_dict(orient="records"),
+            "accounting": statistics.accounting_by_year(self).reset_index().to_dict(
+                orient="records"),
+            "solver": self.solver, **self.provenance,
         }
 
     def mix(self) -> dict[str, float]:
@@ -186,7 +201,10 @@ class PlanResult:
         commitments = self.commitments.assign(
             price_per_gpu=self.commitments["price_per_gpu"] * rate)
         provenance = {**self.provenance, "converted_from": cur, "fx_rate": rate}
-        return replace(self, currency=currency, npv=self.npv * rate,
+        # Per unit of money (capex budget) the value is a ratio; per MW, GPU or point it scales.
+        limits_value = [{**r, "value_per_unit": r["value_per_unit"] * (
+            1.0 if r["limit"] == "capex_budget_per_year" else rate)} for r in self.limits_value]
+        return replace(self, currency=currency, npv=self.npv * rate, limits_value=limits_value,
                        total_cost=self.total_cost * rate,
                        residual_value=self.residual_value * rate, years=years, cash=cash,
                        workloads=workloads, commitments=commitments, provenance=provenance)
@@ -202,23 +220,31 @@ class PlanResult:
         return directory
 
     def write_files(self, folder: Path) -> None:
-        """Tidy CSVs (unit-suffixed columns) and plan.json into an existing `folder`."""
+        """Tidy CSVs (unit-suffixed columns), the same tables as sheets of plan.xlsx, and
+        plan.json into an existing `folder`."""
         for name, table in self.tables().items():
             table.to_csv(folder / f"{name}.csv", index=False)
         (folder / "plan.json").write_text(json.dumps(json_ready(self.to_dict()), indent=2),
                                           encoding="utf-8")
+        write_workbook(self.tables(), folder / WORKBOOK_FILE)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The CSV tables, columns suffixed with their unit (currency code, mtok, gpus)."""
         cur = self.currency.lower()
-        years = self.years.reset_index().rename(
-            columns={c: f"{c}_{cur}" for c in (*CATEGORIES, "total")})
+        split = statistics.committed_by_year(self)[["committed", "variable"]]
+        years = self.years.join(split).reset_index().rename(
+            columns={c: f"{c}_{cur}" for c in (*CATEGORIES, "total", "committed", "variable")})
+        workload_years = statistics.workload_cost_by_year(self).rename(
+            columns={c: f"{c}_{cur}" for c in ("api", "self_hosted", "total")})
+        accounting = statistics.accounting_by_year(self).reset_index()
+        accounting.columns = ["year", *(f"{c}_{cur}" for c in accounting.columns[1:])]
         cash = self.cash.rename(columns={"amount": f"amount_{cur}", "pv": f"pv_{cur}"})
         workloads = self.workloads.reset_index().rename(columns={
             "npv": f"npv_{cur}", "cost_per_mtok": f"cost_per_mtok_{cur}"})
         commitments = self.commitments.rename(columns={"price_per_gpu": f"price_per_gpu_{cur}"})
         return {"years": years, "cash": cash, "fleet": self.fleet, "served": self.served,
-                "workloads": workloads, "commitments": commitments}
+                "workloads": workloads, "commitments": commitments,
+                "workload_years": workload_years, "accounting": accounting}
 
 
 def format_number(value: float) -> str:
@@ -253,7 +279,7 @@ def compute_result(inputs: PlanInputs, values: dict[str, pd.DataFrame], solver: 
     def serve_period(month: int) -> int | None:
         return next((p for p in sorted(first) if first[p] >= month), None)
 
-    cash: list[tuple] = []  # (month, category, item, workload, amount)
+    cash: list[tuple] = []  # (month, category, item, workload, signed, amount)
     fleet: dict = defaultdict(lambda: [0.0, 0.0, 0.0])  # (p, gpu, channel) -> peak, avg, hours
     residual = 0.0
     residual_by_gpu: dict[str, float] = defaultdict(float)
@@ -265,11 +291,11 @@ def compute_result(inputs: PlanInputs, values: dict[str, pd.DataFrame], solver: 
     for offer, m0, servers in values["buy"].itertuples(index=False):
         row = purchases[(offer, m0)]
         gpus = servers * int(row["unit_gpus"])
-        cash.append((m0, "capex", row["gpu"], None, gpus * float(row["price_per_gpu"])))
+        cash.append((m0, "capex", row["gpu"], None, m0, gpus * float(row["price_per_gpu"])))
         serve = serve_period(m0 + int(row["lead_time_months"]))
         if serve is not None:
             for m in range(first[serve], horizon):
-                cash.append((m, "opex", row["gpu"], None,
+                cash.append((m, "opex", row["gpu"], None, m0,
                              gpus * opex[row["gpu"]] * HOURS_PER_MONTH))
             for p in first:
                 if p >= serve:
@@ -287,13 +313,17 @@ def compute_result(inputs: PlanInputs, values: dict[str, pd.DataFrame], solver: 
 
     # Site: setup once when it opens, fixed cost every month it exists.
     previous = 0.0
+    opened_at = 0  # the site's fixed cost is committed from the month it opened
     for p, on in values["site"].sort_values("period").itertuples(index=False):
         opened = max(on - previous, 0.0)
         if opened:
-            cash.append((first[p], "capex", "site", None, opened * inputs.site_setup_cost))
+            opened_at = first[p]
+            cash.append((first[p], "capex", "site", None, first[p],
+                         opened * inputs.site_setup_cost))
         for m in months(p):
             if on:
-                cash.append((m, "opex", "site", None, on * inputs.site_fixed_cost_per_month))
+                cash.append((m, "opex", "site", None, opened_at,
+                             on * inputs.site_fixed_cost_per_month))
         previous = on
 
     # Reservations: every month of the term, also past the horizon.
@@ -302,7 +332,8 @@ def compute_result(inputs: PlanInputs, values: dict[str, pd.DataFrame], solver: 
         row = reserved[(offer, m0)]
         term = int(row["term_months"])
         for m in range(m0, m0 + term):
-            cash.append((m, "reserved", row["gpu"], None, gpus * float(row["price_per_gpu_month"])))
+            cash.append((m, "reserved", row["gpu"], None, m0,
+                         gpus * float(row["price_per_gpu_month"])))
         active = [p for p in first if first[p] >= m0 and first[p] + length[p] <= m0 + term]
         for p in active:
             slot = fleet[(p, row["gpu"], "reserved")]
@@ -321,7 +352,7 @@ def compute_result(inputs: PlanInputs, values: dict[str, pd.DataFrame], solver: 
     for g, channel, p, s, offer, availability, gpus in values["rent"].itertuples(index=False):
         hours_per_month = gpus * fraction[s] * HOURS_PER_MONTH * availability
         for m in months(p):
-            cash.append((m, channel, g, None, hours_per_month * prices[(offer, m)]))
+            cash.append((m, channel, g, None, m, hours_per_month * prices[(offer, m)]))
         slot = fleet[(p, g, channel)]
         slot[0] = max(slot[0], gpus)
         slot[1] += gpus * fraction[s]
@@ -335,7 +366,7 @@ def compute_result(inputs: PlanInputs, values: dict[str, pd.DataFrame], solver: 
     for w, a, p, s, rate in values["api"].itertuples(index=False):
         mtok_per_month = rate * fraction[s] * HOURS_PER_MONTH
         for m in months(p):
-            cash.append((m, "api", a, w, mtok_per_month * api_price[(w, a, m)]))
+            cash.append((m, "api", a, w, m, mtok_per_month * api_price[(w, a, m)]))
         served.append((p, w, "api", a, mtok_per_month * length[p]))
 
     # Self-hosted tokens, split between the channels of the fleet pool: owned first, then
@@ -365,7 +396,8 @@ def compute_result(inputs: PlanInputs, values: dict[str, pd.DataFrame], solver: 
                     served.append((p, w, channel, g, mtok * n / total))
 
     cash_df = pd.DataFrame(_summed(cash),
-                           columns=["month", "category", "item", "workload", "amount"])
+                           columns=["month", "category", "item", "workload", "signed",
+                                    "amount"])
     cash_df["pv"] = [a * inputs.discount(m) for m, a in zip(cash_df["month"], cash_df["amount"],
                                                             strict=True)]
     start = month_index(inputs.start)
@@ -446,15 +478,8 @@ def _workload_costs(inputs: PlanInputs, cash: pd.DataFrame, served: pd.DataFrame
             by_gpu[item] += value
     for g, value in residual_by_gpu.items():
         by_gpu[g] = by_gpu.get(g, 0.0) - value * end_discount
-    for g, value in by_gpu.items():
-        hours = {w: h for (w, gg), h in gpu_hours.items() if gg == g and h > 0}
-        whole = sum(hours.values())
-        for w, h in hours.items():
-            pv[w] += value * h / whole
-    all_hours = sum(gpu_hours.values())
-    if site and all_hours:
-        for (w, _), h in gpu_hours.items():
-            pv[w] += site * h / all_hours
+    for w, value in statistics.allocate_by_gpu_hours(by_gpu, site, gpu_hours).items():
+        pv[w] += value
     shares: dict[tuple[str, str], float] = defaultdict(float)
     for w, channel, mtok in zip(served["workload"], served["channel"], served["mtok"],
                                 strict=True):
