@@ -44,6 +44,7 @@ from planner.results.result import (
     format_number,
 )
 from planner.schemas.scenario import Distribution, StressSettings
+from planner.studies.locked import lock_prices, signed_prices
 
 BASE = "base"
 # Defaults of the scenario's `stress:` section (docs/stress.md, "Distributions").
@@ -167,6 +168,9 @@ class Task:
     mip_gap: float
     relax: bool
     idle_threshold: float = 0.5
+    # Signed prices of the fixed commitments (planner.studies.locked): they keep them here.
+    locked: tuple[tuple[str, str, str, float], ...] = ()
+    keep_years: bool = False  # return every year's cash (Monte Carlo's budget ranges)
 
 
 def _commitment_rows(result: PlanResult) -> tuple[tuple[str, str, str, float], ...]:
@@ -195,40 +199,59 @@ def committed_utilization(result: PlanResult) -> list[float]:
 
 
 def summarize(result: PlanResult, idle_threshold: float) -> dict[str, Any]:
-    """What the stress tables keep of a solved plan."""
+    """What the stress tables keep of a solved plan (`signed`: the prices its commitments were
+    signed at, which they keep under every other future)."""
     util = committed_utilization(result)
     years = [{"year": int(y), **{c: float(r[c]) for c in (*CATEGORIES, "total")}}
              for y, r in result.years.iterrows()]
+    commitments = _commitment_rows(result)
+    gap = result.solver.get("mip_gap")
     return {"feasible": True, "status": result.status, "npv": float(result.npv),
             "total_cost": float(result.total_cost), "years": years,
-            "commitments": _commitment_rows(result),
+            "commitments": commitments,
+            "signed": signed_prices(result.inputs, commitments),
             "committed_utilization_min": min(util) if util else None,
             "committed_utilization_mean": float(np.mean(util)) if util else None,
             "idle": bool(util) and min(util) < idle_threshold,
-            "solver_seconds": float(result.solver.get("seconds") or 0.0), "error": None}
+            "solver_seconds": float(result.solver.get("seconds") or 0.0),
+            "mip_gap": None if gap is None else float(gap),
+            "lp_whole": bool(result.solver.get("lp_whole", False)), "error": None}
+
+
+FAILED = {"npv": None, "total_cost": None, "years": [], "commitments": (), "signed": (),
+          "committed_utilization_min": None, "committed_utilization_mean": None,
+          "idle": False, "solver_seconds": 0.0, "mip_gap": None, "lp_whole": False}
 
 
 def run_task(task: Task) -> dict[str, Any]:
-    """Load the future, solve (commitments fixed when given); never raises for a plan that
-    cannot be made: it is reported infeasible with the reason."""
-    from planner.optimize.plan import plan
+    """Load the future, solve (commitments fixed when given, at their signed prices, the LP
+    first: planner.optimize.recourse); never raises for a plan that cannot be made: it is
+    reported infeasible with the reason. A scenario file the worker cannot read raises."""
+    from planner.optimize.recourse import recourse
 
     began = time.perf_counter()
+    if not Path(task.scenario).is_file():
+        raise InputError(f"{task.scenario}: a stress worker cannot read the scenario file "
+                         "(workers need the scenario and catalog at the same paths)")
     try:
         loaded = loading.load(task.scenario, catalog_dir=task.catalog, sets=task.sets,
                               variant=task.variant)
+        inputs = lock_prices(build_inputs(loaded), task.locked)
         fixed = None if task.fixed is None else pd.DataFrame(list(task.fixed),
                                                              columns=COMMITMENT_COLUMNS)
-        result = plan(loaded, relax=task.relax, solver=task.solver, time_limit=task.time_limit,
-                      mip_gap=task.mip_gap, fixed_commitments=fixed)
+        provenance = {"scenario": loaded.scenario.name, "variant": loaded.variant,
+                      "overrides": loaded.overrides_as_dicts(), "relax": task.relax}
+        result = recourse(inputs, fixed_commitments=fixed, relax=task.relax,
+                          solver=task.solver, time_limit=task.time_limit, mip_gap=task.mip_gap,
+                          provenance=provenance, lp_first=fixed is not None)
         out = summarize(result, task.idle_threshold)
     except (InfeasibleError, SolverError, InputError) as exc:
         kind = {InfeasibleError: "infeasible", SolverError: "solver_failed"}.get(type(exc),
                                                                                    "not_applicable")
-        out = {"feasible": False, "status": kind, "npv": None, "total_cost": None,
-               "years": [], "commitments": (), "committed_utilization_min": None,
-               "committed_utilization_mean": None, "idle": False, "solver_seconds": 0.0,
+        out = {"feasible": False, "status": kind, **FAILED,
                "error": str(exc).splitlines()[0][:300]}
+    if not task.keep_years:
+        out["years"] = [{"year": y["year"], "total": y["total"]} for y in out["years"]]
     out["index"] = task.index
     out["seconds"] = time.perf_counter() - began
     return out
@@ -332,8 +355,10 @@ def monte_carlo_summary(futures: Sequence[Future], outcomes: Sequence[dict[str, 
                         "npv": o["npv"], "feasible": o["feasible"], "idle": o["idle"],
                         "committed_utilization_min": o["committed_utilization_min"],
                         "committed_utilization_mean": o["committed_utilization_mean"],
+                        "lp_whole": o["lp_whole"], "mip_gap": o["mip_gap"],
                         "error": o["error"]})
     idle = sum(1 for o in outcomes if o["feasible"] and o["idle"])
+    gaps = [o["mip_gap"] for o in outcomes if o["feasible"] and o["mip_gap"] is not None]
     util = [o["committed_utilization_mean"] for o in outcomes
             if o["committed_utilization_mean"] is not None]
     return {"count": len(futures), "seed": seed, "feasible": len(feasible),
@@ -341,6 +366,8 @@ def monte_carlo_summary(futures: Sequence[Future], outcomes: Sequence[dict[str, 
             "idle_share": idle / len(feasible) if feasible else None,
             "idle_threshold": settings.idle_threshold,
             "committed_utilization_mean": float(np.mean(util)) if util else None,
+            "lp_whole": sum(1 for o in outcomes if o["feasible"] and o["lp_whole"]),
+            "largest_gap": max(gaps) if gaps else None,
             "distributions": {k: v.model_dump(exclude_none=True)
                               for k, v in distributions(settings).items()},
             "samples": samples}
@@ -504,7 +531,8 @@ def stress(scenario: Path | str, *, catalog_dir: Path | str | None = None,
 
     # Variants: each future's own plan. The user's --set applies on top of every variant.
     names = variant_names(loaded)
-    own = run_tasks([Task(i, sets=sets, variant=None if n == BASE else n, fixed=None, **common)
+    own = run_tasks([Task(i, sets=sets, variant=None if n == BASE else n, fixed=None,
+                          keep_years=True, **common)
                      for i, n in enumerate(names)], workers, "variants", progress)
     if not own[0]["feasible"]:
         raise InfeasibleError(f"the base plan of {path} cannot be made: {own[0]['error']}")
@@ -514,33 +542,41 @@ def stress(scenario: Path | str, *, catalog_dir: Path | str | None = None,
                                  for c in o["commitments"]], "error": o["error"]}
                 for n, o in zip(names, own, strict=True)]
 
-    # Regret: commitments of i fixed, recourse re-optimised under j.
+    # Regret: commitments of i fixed (at the prices i signed them at), recourse re-optimised
+    # under j. One solve per distinct (commitments, signed prices) and future.
     regret: list[dict[str, Any]] = []
     summary: list[dict[str, Any]] = []
+    regret_solves = 0
+    evaluations: dict[tuple[str, str], dict[str, Any]] = {}
     if options.regret:
         feasible_names = [n for n, o in zip(names, own, strict=True) if o["feasible"]]
-        commit = {n: o["commitments"] for n, o in zip(names, own, strict=True)}
-        pairs = [(i, j) for i in feasible_names for j in names]
-        outs = run_tasks([Task(k, sets=sets, variant=None if j == BASE else j, fixed=commit[i],
-                               **common) for k, (i, j) in enumerate(pairs)],
+        signed = {n: (o["commitments"], o["signed"]) for n, o in zip(names, own, strict=True)}
+        distinct = list(dict.fromkeys(signed[i] for i in feasible_names))
+        pairs = [(c, j) for c in distinct for j in names]
+        outs = run_tasks([Task(k, sets=sets, variant=None if j == BASE else j, fixed=c[0],
+                               locked=c[1], **common) for k, (c, j) in enumerate(pairs)],
                          workers, "regret", progress)
-        evaluations = dict(zip(pairs, outs, strict=True))
+        regret_solves = len(pairs)
+        solved = dict(zip(pairs, outs, strict=True))
+        evaluations = {(i, j): solved[(signed[i], j)] for i in feasible_names for j in names}
         regret = regret_rows(names, {n: o["npv"] for n, o in zip(names, own, strict=True)},
                              evaluations)
         summary = regret_summary(regret, feasible_names)
 
-    # Monte Carlo: the base plan's commitments under sampled futures.
-    base_fixed = own[0]["commitments"]
+    # Monte Carlo: the base plan's commitments (at the base's prices) under sampled futures.
+    base_fixed, base_signed = own[0]["commitments"], own[0]["signed"]
     futures = sample_futures(loaded, samples, options.seed) if samples else []
     monte_carlo = None
     outcomes: list[dict[str, Any]] = []
     if futures:
         outcomes = run_tasks([Task(k, sets=(*f.sets, *sets), variant=None, fixed=base_fixed,
-                                   **common) for k, f in enumerate(futures)],
+                                   locked=base_signed, **common)
+                              for k, f in enumerate(futures)],
                              workers, "monte carlo", progress)
         monte_carlo = monte_carlo_summary(futures, outcomes, settings, options.seed)
 
-    # Hedged: the two-stage program over the samples (or the variants).
+    # Hedged: the two-stage program over the samples (or the variants). Every commitment it
+    # may make is signed at the base scenario's prices in every future.
     hedged = None
     if options.hedge:
         over = options.hedge_over
@@ -559,8 +595,10 @@ def stress(scenario: Path | str, *, catalog_dir: Path | str | None = None,
         if progress:
             print(f"hedged plan: two-stage program over {len(chosen)} {over} ...",
                   file=sys.stderr, flush=True)
-        inputs_list = [build_inputs(loading.load(path, catalog_dir=catalog,
-                                                 sets=(*f.sets, *sets), variant=f.variant))
+        today = signed_prices(build_inputs(loaded))
+        inputs_list = [lock_prices(build_inputs(loading.load(path, catalog_dir=catalog,
+                                                             sets=(*f.sets, *sets),
+                                                             variant=f.variant)), today)
                        for f in chosen]
         base_frame = pd.DataFrame(list(base_fixed), columns=COMMITMENT_COLUMNS)
         try:
@@ -580,7 +618,7 @@ def stress(scenario: Path | str, *, catalog_dir: Path | str | None = None,
             "currency": loaded.currency, "overrides": loaded.overrides_as_dicts(),
             "sets": list(sets), "seed": options.seed, "samples": samples, "workers": workers,
             "variants": variants, "regret": regret, "regret_summary": summary,
-            "monte_carlo": monte_carlo, "hedged": hedged,
+            "monte_carlo": monte_carlo, "hedged": hedged, "regret_solves": regret_solves,
             "seconds": time.perf_counter() - began}
 
 

@@ -1,0 +1,90 @@
+"""Stress at scale (issues 22, 17 item 7, 21 items 5 and 8): prices locked when signed, the
+LP-first recourse, one regret solve per distinct commitment set, percentile intervals, the
+clustered hedge, the typed result and its report, Dask, and bad input."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from planner.optimize.recourse import recourse
+from planner.studies.locked import lock_prices, signed_prices
+from planner.studies.stress import Task, run_task
+from tests.test_stress import ROOT_CATALOG, SMALL, one_month
+
+
+@pytest.fixture
+def small(tmp_path):
+    path = tmp_path / "small.yaml"
+    text = SMALL.format(catalog=ROOT_CATALOG).replace(
+        "variants:\n", "variants:\n  gpu_x2: {gpu_price_multiplier: 2}\n")
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+RESERVE_2 = pd.DataFrame([{"kind": "reserved", "offer": "res", "month": "2026-01", "gpus": 2.0}])
+
+
+def test_locked_reservation_keeps_its_signed_price_on_paper():
+    # Signed at R = 500 a GPU-month; the future doubles every GPU price (R 1,000, on-demand
+    # 2/h) and needs 3 GPUs: the 2 reserved still cost 2 x 500 = 1,000, the third GPU is
+    # on-demand at the future's price, 730 h x 2 = 1,460: 2,460 (unlocked: 2,000 + 1,460).
+    base = one_month(2.0, reserved_per_month=500.0, on_demand_per_hour=1.0)
+    future = one_month(3.0, reserved_per_month=1000.0, on_demand_per_hour=2.0)
+    signed = signed_prices(base, [("reserved", "res", "2026-01", 2.0)])
+    assert signed == (("reserved", "res", "2026-01", 500.0),)
+    locked = recourse(lock_prices(future, signed), fixed_commitments=RESERVE_2, mip_gap=0.0)
+    assert locked.npv == pytest.approx(2460.0, rel=1e-9)
+    unlocked = recourse(future, fixed_commitments=RESERVE_2, mip_gap=0.0)
+    assert unlocked.npv == pytest.approx(3460.0, rel=1e-9)
+    # An LP with nothing fractional: no branch and bound, gap 0.
+    assert locked.solver["lp_whole"] and locked.solver["mip_gap"] == 0.0
+
+
+def test_lock_scales_a_purchase_book_value_with_its_price():
+    inputs = one_month(1.0, reserved_per_month=500.0, on_demand_per_hour=1.0)
+    buy = pd.DataFrame({"offer": ["buy"], "gpu": ["G"], "month": [0], "price_per_gpu": [2000.0],
+                        "unit_gpus": [1], "lead_time_months": [0], "residual_per_gpu": [1500.0]})
+    from dataclasses import replace
+
+    inputs = replace(inputs, purchases=buy)
+    locked = lock_prices(inputs, [("purchase", "buy", "2026-01", 1000.0)])
+    # Half the price, half the book value (straight line: linear in the price).
+    assert locked.purchases.loc[0, ["price_per_gpu", "residual_per_gpu"]].tolist() == [1000.0,
+                                                                                     750.0]
+    assert inputs.purchases.loc[0, "price_per_gpu"] == 2000.0  # the future's own table kept
+
+
+def test_month0_reservation_costs_the_same_under_a_gpu_price_x2_future(small):
+    # The small scenario's base plan reserves one L40S for a year from 2026-07 (month 0) at
+    # 3,200 CNY a GPU-month: 38,400 over 2026-07..2027-06, 19,200 in each calendar year.
+    common = dict(scenario=str(small), catalog=None, solver="highs", time_limit=None,
+                  mip_gap=1e-3, relax=False, keep_years=True)
+    base = run_task(Task(0, sets=(), variant=None, fixed=None, **common))
+    assert base["commitments"] == (("reserved", "l40s-reserved-1y-cny", "2026-07", 1.0),)
+    assert base["signed"] == (("reserved", "l40s-reserved-1y-cny", "2026-07", 3200.0),)
+    locked = run_task(Task(1, sets=(), variant="gpu_x2", fixed=base["commitments"],
+                           locked=base["signed"], **common))
+    unlocked = run_task(Task(2, sets=(), variant="gpu_x2", fixed=base["commitments"],
+                             **common))
+    assert [y["reserved"] for y in locked["years"]] == [19200.0, 19200.0]
+    assert [y["reserved"] for y in unlocked["years"]] == [38400.0, 38400.0]
+
+
+def test_regret_solves_each_distinct_commitment_set_once(run_cli, tmp_path):
+    # base and api_cheap both reserve 1 L40S from 2026-07 at the same price; demand_x2 reserves
+    # more: 2 distinct commitment sets x 3 futures = 6 solves, not 9; base's and api_cheap's
+    # rows are the same numbers.
+    path = tmp_path / "small.yaml"
+    path.write_text(SMALL.format(catalog=ROOT_CATALOG), encoding="utf-8")
+    doc = run_cli("stress", path, "--samples", "2", "--workers", "1", "--no-hedge",
+                  "--json").json()
+    commitments = {v["name"]: v["commitments"] for v in doc["variants"]}
+    assert commitments["base"] == commitments["api_cheap"] != commitments["demand_x2"]
+    assert doc["regret_solves"] == 6
+    npv = {(r["plan_from"], r["evaluated_under"]): r["npv"] for r in doc["regret"]}
+    for future in ("base", "demand_x2", "api_cheap"):
+        assert npv[("base", future)] == npv[("api_cheap", future)]
+    mc = doc["monte_carlo"]
+    # Every recourse LP came back whole here: exact, gap 0, no branch and bound.
+    assert mc["lp_whole"] == 2 and mc["largest_gap"] == 0.0
