@@ -278,11 +278,17 @@ def _add_stress_command(commands: argparse._SubParsersAction) -> None:
     sub = commands.add_parser("stress", help="every variant, a regret table, Monte Carlo on "
                               "the base plan, and a hedged plan")
     sub.add_argument("scenario", metavar="SCENARIO", help="scenario file")
-    sub.add_argument("--samples", type=int, metavar="N", help="Monte Carlo futures (default: "
-                     "the scenario's stress.samples, else 50; 0: none)")
+    sub.add_argument("--samples", metavar="N|auto", help="Monte Carlo futures (default: "
+                     "the scenario's stress.samples, else 50; 0: none; auto: until p90 is "
+                     "known within 1%%, at most --max-samples)")
+    sub.add_argument("--max-samples", type=int, default=2000, metavar="N",
+                     help="--samples auto stops here (default 2000)")
     sub.add_argument("--seed", type=int, default=0, metavar="K", help="random seed (default 0)")
     sub.add_argument("--workers", type=int, metavar="N", help="solver processes (default: the "
                      "number of cores)")
+    sub.add_argument("--scheduler", metavar="ADDRESS", help="send the solves to a Dask "
+                     "cluster, e.g. tcp://10.0.0.5:8786 (pip install 'planner[distributed]')")
+    sub.add_argument("--quiet", action="store_true", help="no progress line on stderr")
     sub.add_argument("--cvar-weight", type=float, metavar="W", help="hedged plan: weight of "
                      "CVaR against the expectation, 0..1 (default stress.cvar_weight, 0)")
     sub.add_argument("--cvar-alpha", type=float, metavar="A", help="CVaR level (default 0.9: "
@@ -291,6 +297,11 @@ def _add_stress_command(commands: argparse._SubParsersAction) -> None:
                      help="futures of the hedged plan (auto: samples when --samples > 0)")
     sub.add_argument("--no-regret", action="store_true", help="skip the regret table")
     sub.add_argument("--no-hedge", action="store_true", help="skip the hedged plan")
+    sub.add_argument("--hedge-clusters", type=int, default=8, metavar="K",
+                     help="the hedged program holds at most K futures: more samples are "
+                     "grouped into K scenario clusters (default 8)")
+    sub.add_argument("--no-hedge-bound", action="store_true", help="skip the bound of "
+                     "perfect information (one relaxed plan per future)")
     sub.add_argument("--out", metavar="DIR", help="write the tables as CSV, stress.json and "
                      "report.html into DIR")
     sub.add_argument("--force", action="store_true", help="replace an existing --out DIR")
@@ -312,11 +323,14 @@ def cmd_stress(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers {args.workers}: allowed: 1 or more")
     options = stress.StressOptions(
-        samples=args.samples, seed=args.seed, workers=args.workers, solver=args.solver,
+        samples=stress.parse_samples(args.samples), max_samples=args.max_samples,
+        seed=args.seed, workers=args.workers, solver=args.solver,
         time_limit=args.time_limit, relax=args.relax, regret=not args.no_regret,
         hedge=not args.no_hedge, hedge_over=args.hedge_over,
-        hedge_time_limit=args.hedge_time_limit, cvar_weight=args.cvar_weight,
-        cvar_alpha=args.cvar_alpha, currency=args.currency)
+        hedge_time_limit=args.hedge_time_limit, hedge_clusters=args.hedge_clusters,
+        hedge_bound=not args.no_hedge_bound, cvar_weight=args.cvar_weight,
+        cvar_alpha=args.cvar_alpha, currency=args.currency, scheduler=args.scheduler,
+        progress=not (args.quiet or args.json))
     result = stress.stress(args.scenario, catalog_dir=args.catalog, sets=args.sets,
                            options=options)
     text = stress.render(result)
@@ -325,7 +339,7 @@ def cmd_stress(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
 
         write_stress_result(result, args.out, force=args.force)
         text += f"\n\nWrote report.html, stress.json and the tables (.csv) into {args.out}"
-    return result, text, 0
+    return result.to_dict(), text, 0
 
 
 # --------------------------------------------------------------------------- throughput

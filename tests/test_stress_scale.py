@@ -81,10 +81,89 @@ def test_regret_solves_each_distinct_commitment_set_once(run_cli, tmp_path):
                   "--json").json()
     commitments = {v["name"]: v["commitments"] for v in doc["variants"]}
     assert commitments["base"] == commitments["api_cheap"] != commitments["demand_x2"]
-    assert doc["regret_solves"] == 6
+    assert doc["solves"]["regret"] == 6
     npv = {(r["plan_from"], r["evaluated_under"]): r["npv"] for r in doc["regret"]}
     for future in ("base", "demand_x2", "api_cheap"):
         assert npv[("base", future)] == npv[("api_cheap", future)]
     mc = doc["monte_carlo"]
     # Every recourse LP came back whole here: exact, gap 0, no branch and bound.
     assert mc["lp_whole"] == 2 and mc["largest_gap"] == 0.0
+
+
+def test_order_statistic_interval_by_hand():
+    from planner.studies.intervals import order_ranks, quantile_interval
+
+    # n = 10, the median at 95%: P(B <= 1) = 11/1024 = 0.011 <= 0.025 < P(B <= 2) = 56/1024,
+    # so the lower rank is 2; P(B <= 8) = 1013/1024 = 0.989 >= 0.975 > P(B <= 7) = 0.945, so
+    # the upper rank is 9: [x(2), x(9)], covering 1 - 2 x 11/1024 = 97.9%.
+    assert order_ranks(10, 0.5) == (2, 9)
+    assert quantile_interval([float(v) for v in range(10, 0, -1)], 0.5) == (2.0, 9.0)
+    # p90 of 5 samples: no order statistic is above it with 97.5% confidence.
+    assert quantile_interval([1.0, 2.0, 3.0, 4.0, 5.0], 0.9)[1] is None
+
+
+def test_progress_line_says_done_rate_and_time_left():
+    import io
+
+    from planner.studies.engine import Progress
+
+    now = [0.0]
+    stream = io.StringIO()
+    shown = Progress("monte carlo", 1000, True, stream=stream, clock=lambda: now[0])
+    now[0] = 1.0
+    shown.update(10)  # under 2 s: nothing yet
+    assert stream.getvalue() == ""
+    now[0] = 20.0
+    shown.update(200)  # 200 in 20 s = 10/s; 800 left = 80 s
+    assert stream.getvalue() == "monte carlo: 200/1,000 solved, 10.0/s, 1 min 20 s left\n"
+    quiet = io.StringIO()
+    off = Progress("x", 10, False, stream=quiet, clock=lambda: now[0])
+    off.update(5)
+    assert quiet.getvalue() == ""
+
+
+def test_hedged_change_in_words():
+    from planner.studies.hedge import describe_change
+
+    offers = {"h100-reserved-3y": {"gpu": "H100", "term_months": 36},
+              "h100-server": {"gpu": "H100", "unit_gpus": 8}}
+    assert describe_change({"kind": "reserved", "offer": "h100-reserved-3y", "month": "2027-01",
+                            "base_gpus": 3.0, "hedged_gpus": 2.0}, offers) == \
+        "reserve 2 H100 (h100-reserved-3y, 3-year term) from 2027-01 instead of 3"
+    assert describe_change({"kind": "purchase", "offer": "h100-server", "month": "2026-07",
+                            "base_gpus": 24.0, "hedged_gpus": 16.0}, offers) == \
+        "buy 2 x 8 H100 servers from 2026-07 instead of 3"
+
+
+def test_clusters_are_deterministic_and_weighted_by_size():
+    import numpy as np
+
+    from planner.studies.hedge import cluster_futures
+
+    # Two tight groups of 3 and 1 far future: 2 clusters hold 3/4 and 1/4 of the futures,
+    # each represented by its most central member.
+    points = np.array([[0.0], [0.1], [0.2], [10.0]])
+    reps, weights, label = cluster_futures(points, 2, seed=0)
+    assert reps == [1, 3] and weights == [0.75, 0.25] and label == [0, 0, 0, 1]
+    assert cluster_futures(points, 2, seed=0) == (reps, weights, label)
+
+
+def test_json_is_the_same_for_one_or_two_workers_and_auto_samples(run_cli, small):
+    args = ("stress", small, "--seed", "4", "--samples", "6", "--hedge-clusters", "3",
+            "--no-regret", "--json")
+    one = run_cli(*args, "--workers", "1")
+    two = run_cli(*args, "--workers", "2")
+    assert one.code == two.code == 0, one.err + two.err
+    assert one.out == two.out  # byte-identical: no timings in the JSON
+    doc = one.json()
+    mc, hedged = doc["monte_carlo"], doc["hedged"]
+    assert set(mc["intervals"]) == {"p10", "p50", "p90", "p99"}
+    assert [y["year"] for y in mc["years"]] == [2026, 2027]
+    assert all(y["p10"] <= y["p50"] <= y["p90"] for y in mc["years"])
+    # Clustered: the program held 3 futures; evaluated on all 6, never above the base plan's.
+    assert hedged["clusters"] == 3 and len(hedged["npvs"]) == 6
+    assert hedged["expected_npv"] <= hedged["deterministic_expected_npv"] * (1 + 1e-9)
+    assert hedged["bound_npv"] <= hedged["expected_npv"] * (1 + 1e-9)
+    auto = run_cli("stress", small, "--samples", "auto", "--max-samples", "3", "--no-regret",
+                   "--no-hedge", "--workers", "1", "--json").json()["monte_carlo"]
+    assert auto["count"] == 3 and auto["auto"]["converged"] is False
