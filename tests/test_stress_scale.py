@@ -167,3 +167,27 @@ def test_json_is_the_same_for_one_or_two_workers_and_auto_samples(run_cli, small
     auto = run_cli("stress", small, "--samples", "auto", "--max-samples", "3", "--no-regret",
                    "--no-hedge", "--workers", "1", "--json").json()["monte_carlo"]
     assert auto["count"] == 3 and auto["auto"]["converged"] is False
+
+
+def test_dask_local_cluster_gives_the_serial_numbers(run_cli, small):
+    pytest.importorskip("distributed")
+    from distributed import LocalCluster
+
+    args = ("stress", small, "--seed", "2", "--samples", "4", "--hedge-clusters", "2",
+            "--json")
+    serial = run_cli(*args, "--workers", "1")
+    assert serial.code == 0, serial.err
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster:
+        dask = run_cli(*args, "--scheduler", cluster.scheduler_address)
+    assert dask.code == 0, dask.err
+    assert dask.out == serial.out
+
+
+def test_unreachable_scheduler_is_bad_input(run_cli, small, monkeypatch):
+    pytest.importorskip("distributed")
+    monkeypatch.setattr("planner.studies.engine.CONNECT_TIMEOUT_S", 1.0)
+    out = run_cli("stress", small, "--samples", "1", "--no-regret", "--no-hedge",
+                  "--scheduler", "tcp://127.0.0.1:9")
+    assert out.code == 2
+    assert "--scheduler tcp://127.0.0.1:9" in out.err and "Traceback" not in out.err

@@ -19,6 +19,7 @@ from planner.errors import InputError, SolverError
 PROGRESS_AFTER_S = 2.0  # a run shorter than this shows no progress at all
 TERMINAL_EVERY_S = 0.25  # a terminal's line is rewritten at most this often
 LOG_EVERY_S = 10.0  # a log (stderr not a terminal) gets a line at most this often
+CONNECT_TIMEOUT_S = 10.0  # waiting for a Dask scheduler to answer
 
 
 def _duration(seconds: float) -> str:
@@ -124,7 +125,7 @@ def dask_client(address: str):
         raise InputError("--scheduler needs Dask distributed: pip install "
                          "'planner[distributed]'") from None
     try:
-        return Client(address, timeout="10s", set_as_default=False)
+        return Client(address, timeout=f"{CONNECT_TIMEOUT_S:g}s")
     except (OSError, TimeoutError, ValueError) as exc:
         raise InputError(f"--scheduler {address}: cannot connect to a Dask scheduler there "
                          f"({type(exc).__name__}: {str(exc)[:120]}); allowed: the address of "
