@@ -191,3 +191,47 @@ def test_unreachable_scheduler_is_bad_input(run_cli, small, monkeypatch):
                   "--scheduler", "tcp://127.0.0.1:9")
     assert out.code == 2
     assert "--scheduler tcp://127.0.0.1:9" in out.err and "Traceback" not in out.err
+
+
+@pytest.mark.parametrize(("args", "code", "says"), [
+    (("--set", "gpu_price_multiplier=-1"), 2, "gpu_price_multiplier"),
+    (("--set", "demand_multiplier=nan"), 2, "demand_multiplier"),
+    (("--set", "api_price_multiplier=abc"), 2, "api_price_multiplier"),
+    (("--samples", "-1"), 2, "--samples -1"),
+    (("--samples", "lots"), 2, "--samples 'lots'"),
+    (("--samples", "auto", "--max-samples", "0"), 2, "--max-samples 0"),
+    (("--workers", "0"), 2, "--workers 0"),
+    (("--hedge-clusters", "0"), 2, "--hedge-clusters 0"),
+    (("--time-limit", "0"), 2, "--time-limit 0"),
+    (("--hedge-time-limit", "-1"), 2, "--hedge-time-limit -1"),
+    (("--samples", "0", "--hedge-over", "samples"), 2, "--hedge-over samples"),
+    (("--set", "stress.samples=-3"), 2, "stress.samples"),
+    (("--set", "stress={}", "--samples", "0", "--no-hedge"), 0, ""),  # empty: the defaults
+    (("--set", "stress=null", "--samples", "0", "--no-hedge"), 0, ""),
+])
+def test_bad_stress_input_exits_with_a_message(run_cli, small, args, code, says):
+    out = run_cli("stress", small, "--no-regret", "--workers", "1", *args)
+    assert out.code == code, out.err
+    assert says in out.err and "Traceback" not in out.err + out.out
+
+
+def test_bad_variant_multiplier_is_bad_input(run_cli, small):
+    text = small.read_text(encoding="utf-8").replace(
+        "variants:\n", "variants:\n  broken: {gpu_price_multiplier: 0}\n")
+    small.write_text(text, encoding="utf-8")
+    out = run_cli("stress", small, "--samples", "0", "--workers", "1")
+    assert out.code == 2
+    assert "variant 'broken'" in out.err and "gpu_price_multiplier" in out.err
+
+
+def _die(task):  # a worker process killed mid-run (out of memory, a signal)
+    import os
+
+    os._exit(9)
+
+
+def test_a_dying_worker_ends_the_run_with_exit_4(run_cli, small, monkeypatch):
+    monkeypatch.setattr("planner.studies.stress.run_task", _die)
+    out = run_cli("stress", small, "--samples", "2", "--workers", "2")
+    assert out.code == 4
+    assert "worker process died" in out.err and "Traceback" not in out.err

@@ -19,6 +19,7 @@ worker processes, results ordered by index so the numbers do not depend on the w
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -502,6 +503,10 @@ def stress(scenario: Path | str, *, catalog_dir: Path | str | None = None,
     if not 0 <= cvar_weight <= 1 or not 0 <= cvar_alpha < 1:
         raise InputError(f"--cvar-weight {cvar_weight} / --cvar-alpha {cvar_alpha}: allowed: "
                          "a weight in [0, 1] and alpha in [0, 1)")
+    for flag, limit in (("--time-limit", options.time_limit),
+                        ("--hedge-time-limit", options.hedge_time_limit)):
+        if limit is not None and not (isinstance(limit, int | float) and 0 < limit < math.inf):
+            raise InputError(f"{flag} {limit}: allowed: a positive number of seconds")
     over = options.hedge_over
     if over not in ("samples", "variants", "auto"):
         raise InputError(f"--hedge-over {over!r}: allowed: samples, variants, auto")
@@ -523,6 +528,8 @@ def stress(scenario: Path | str, *, catalog_dir: Path | str | None = None,
 
     # Variants: each future's own plan. The user's --set applies on top of every variant.
     names = variant_names(loaded)
+    for name in names[1:]:  # a variant that is bad input stops the run here (exit 2)
+        loading.load(scenario, catalog_dir=catalog_dir, sets=sets, variant=name)
     own = run("variants", [Task(i, sets=sets, variant=None if n == BASE else n, fixed=None,
                                 keep_years=True, **common) for i, n in enumerate(names)])
     if not own[0]["feasible"]:
