@@ -32,11 +32,14 @@ WHOLE_TOLERANCE = 1e-6  # an integer column within this of a whole number counts
 def recourse(inputs: PlanInputs, *, fixed_commitments: pd.DataFrame | None,
              relax: bool = False, solver: str = "highs", time_limit: float | None = None,
              mip_gap: float = DEFAULT_MIP_GAP, provenance: dict[str, Any] | None = None,
-             lp_first: bool = True) -> PlanResult:
+             lp_first: bool = True, lp_only: bool = False) -> PlanResult:
     """The plan of `inputs` with `fixed_commitments` held (None: a full plan, solved the same
     way). `result.solver` says how: `lp_whole` (the LP relaxation was whole: no branch and
-    bound) and `mip_gap` (0 when lp_whole). Raises InfeasibleError (with the diagnosis) or
-    SolverError as `planner.optimize.plan.optimize` does."""
+    bound) and `mip_gap` (0 when lp_whole). `lp_only`: stop after the LP relaxation of the
+    integer model (its whole-GPU rows kept, integrality dropped) and return its plan, whole or
+    not: a lower bound on the integer plan's cost (status 'lp_bound' unless whole). Raises
+    InfeasibleError (with the diagnosis) or SolverError as `planner.optimize.plan.optimize`
+    does."""
     began = time.perf_counter()
     built = lp.build(inputs, relax=relax, fixed_commitments=fixed_commitments)
     build_seconds = time.perf_counter() - began
@@ -46,7 +49,7 @@ def recourse(inputs: PlanInputs, *, fixed_commitments: pd.DataFrame | None,
     lp_whole = False
     info = None
     lp_seconds = 0.0
-    if lp_first and integers and not relax:
+    if (lp_first or lp_only) and integers and not relax:
         for var in integers:
             var.cat = pulp.LpContinuous
         try:
@@ -65,7 +68,10 @@ def recourse(inputs: PlanInputs, *, fixed_commitments: pd.DataFrame | None,
         if lp_whole:
             for var in integers:
                 var.varValue = float(round(var.varValue or 0.0))
-    if not lp_whole:
+    if lp_only and info is not None and not lp_whole:
+        if not info.is_ok:
+            raise SolverError(f"solver {solver} found no LP relaxation ({info.status.value})")
+    elif not lp_whole:
         info = solve(problem, solver=solver, time_limit=time_limit, mip_gap=mip_gap)
         if info.status in (Status.INFEASIBLE, Status.UNBOUNDED):
             raise InfeasibleError(diagnose(inputs, relax=relax, solver=solver,
@@ -77,6 +83,8 @@ def recourse(inputs: PlanInputs, *, fixed_commitments: pd.DataFrame | None,
     solver_info = info.as_dict()
     if lp_whole:
         solver_info["mip_gap"] = 0.0
+    elif lp_only and integers and not relax:
+        solver_info.update(status="lp_bound", mip_gap=None)
     solver_info.update(variables=built.variables, constraints=built.constraints,
                        build_seconds=build_seconds, money_scale=built.money_scale,
                        lp_whole=lp_whole, integer_columns=len(integers),

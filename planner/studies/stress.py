@@ -190,6 +190,7 @@ class Task:
     # Signed prices of the fixed commitments (planner.studies.locked): they keep them here.
     locked: tuple[tuple[str, str, str, float], ...] = ()
     keep_years: bool = False  # return every year's cash (Monte Carlo's budget ranges)
+    lp_only: bool = False  # the LP relaxation of the integer plan only (a bound)
 
 
 def _commitment_rows(result: PlanResult) -> tuple[tuple[str, str, str, float], ...]:
@@ -262,7 +263,8 @@ def run_task(task: Task) -> dict[str, Any]:
                       "overrides": loaded.overrides_as_dicts(), "relax": task.relax}
         result = recourse(inputs, fixed_commitments=fixed, relax=task.relax,
                           solver=task.solver, time_limit=task.time_limit, mip_gap=task.mip_gap,
-                          provenance=provenance, lp_first=fixed is not None)
+                          provenance=provenance, lp_first=fixed is not None,
+                          lp_only=task.lp_only)
         out = summarize(result, task.idle_threshold)
     except (InfeasibleError, SolverError, InputError) as exc:
         kind = {InfeasibleError: "infeasible", SolverError: "solver_failed"}.get(type(exc),
@@ -709,12 +711,13 @@ def hedge_futures(loaded: loading.Loaded, chosen: Sequence[Future],
                    > score(deterministic, weights, cvar_weight, cvar_alpha)):
         # Never worse than the base plan on the same futures: keep its commitments.
         kept_base, npvs, commitments = True, list(deterministic), _records(base_frame)
-    # A bound: every future's own relaxed plan (perfect information, fractional) costs no
-    # more than any commitments there, so its score bounds every hedge's from below.
+    # A bound: every future's own plan with perfect information, as the LP relaxation of the
+    # integer model (whole-GPU rows kept), costs no more than any commitments there, so its
+    # score bounds every hedge's from below.
     bound = None
     if options.hedge_bound:
         own = run("hedge bound", [Task(i, sets=(*f.sets, *sets), variant=f.variant, fixed=None,
-                                       locked=today, **{**common, "relax": True})
+                                       locked=today, lp_only=True, **common)
                                   for i, f in enumerate(chosen)])
         values = [o["npv"] for o in own]
         if all(v is not None for v in values):
