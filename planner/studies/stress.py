@@ -191,6 +191,9 @@ class Task:
     locked: tuple[tuple[str, str, str, float], ...] = ()
     keep_years: bool = False  # return every year's cash (Monte Carlo's budget ranges)
     lp_only: bool = False  # the LP relaxation of the integer plan only (a bound)
+    # Also the future's own plan as the LP relaxation of the integer model, with every
+    # commitment at the `locked` prices (the hedge's bound), from the same loaded inputs.
+    bound: bool = False
 
 
 def _commitment_rows(result: PlanResult) -> tuple[tuple[str, str, str, float], ...]:
@@ -253,6 +256,7 @@ def run_task(task: Task) -> dict[str, Any]:
     if not Path(task.scenario).is_file():
         raise InputError(f"{task.scenario}: a stress worker cannot read the scenario file "
                          "(workers need the scenario and catalog at the same paths)")
+    inputs = None
     try:
         loaded = loading.load(task.scenario, catalog_dir=task.catalog, sets=task.sets,
                               variant=task.variant)
@@ -271,11 +275,27 @@ def run_task(task: Task) -> dict[str, Any]:
                                                                                    "not_applicable")
         out = {"feasible": False, "status": kind, **FAILED,
                "error": str(exc).splitlines()[0][:300]}
+    if task.bound:
+        out["bound_npv"] = _bound(task, inputs)
     if not task.keep_years:
         out["years"] = [{"year": y["year"], "total": y["total"]} for y in out["years"]]
     out["index"] = task.index
     out["seconds"] = time.perf_counter() - began
     return out
+
+
+def _bound(task: Task, inputs: PlanInputs | None) -> float | None:
+    """The future's own plan as the LP relaxation of the integer model (None: none)."""
+    from planner.optimize.recourse import recourse
+
+    if inputs is None:
+        return None
+    try:
+        return float(recourse(inputs, fixed_commitments=None, relax=task.relax,
+                              solver=task.solver, time_limit=task.time_limit,
+                              mip_gap=task.mip_gap, lp_only=True).npv)
+    except (InfeasibleError, SolverError, InputError):
+        return None
 
 
 def run_tasks(tasks: Sequence[Task], engine: Engine, label: str, progress: bool
@@ -564,7 +584,12 @@ def stress(scenario: Path | str, *, catalog_dir: Path | str | None = None,
 
     # Monte Carlo: the base plan's commitments (at the base's prices) under sampled futures;
     # --samples auto solves batches of the --max-samples draws until p90 is known within 1%.
-    base_fixed, base_signed = own[0]["commitments"], own[0]["signed"]
+    base_fixed = own[0]["commitments"]
+    # Every purchase and reservation at the base's prices: for the base plan's commitments the
+    # same numbers as locking only theirs (the others are held at 0), and the hedge's bound
+    # (each future's own plan) can then be solved from the same loaded future.
+    today = signed_prices(build_inputs(loaded))
+    bound_in_mc = options.hedge and options.hedge_bound and over in ("samples", "auto")
     drawn = sample_futures(loaded, options.max_samples if auto else samples, options.seed) \
         if samples else []
     outcomes: list[dict[str, Any]] = []
@@ -573,7 +598,7 @@ def stress(scenario: Path | str, *, catalog_dir: Path | str | None = None,
     while count > len(outcomes):
         outcomes += run("monte carlo", [
             Task(k, sets=(*drawn[k].sets, *sets), variant=None, fixed=base_fixed,
-                 locked=base_signed, keep_years=False, **common)
+                 locked=today, keep_years=False, bound=bound_in_mc, **common)
             for k in range(len(outcomes), count)])
         if not auto:
             break
@@ -598,15 +623,17 @@ def stress(scenario: Path | str, *, catalog_dir: Path | str | None = None,
         if over == "samples":
             chosen = futures
             det = [o["npv"] for o in outcomes]
+            bounds = [o.get("bound_npv") for o in outcomes] if bound_in_mc else None
         else:
             chosen = [Future(n, (), None if n == BASE else n, 1.0 / len(names)) for n in names]
+            bounds = None
             det = [evaluations[(BASE, n)]["npv"] for n in names] if options.regret else \
                 [o["npv"] for o in run("hedge", [
-                    Task(k, sets=sets, variant=f.variant, fixed=base_fixed, locked=base_signed,
+                    Task(k, sets=sets, variant=f.variant, fixed=base_fixed, locked=today,
                          **common) for k, f in enumerate(chosen)])]
         mark = time.perf_counter()
         hedged = hedge_futures(loaded, chosen, det, base_fixed, options, common, cvar_weight,
-                               cvar_alpha, run, sets, progress)
+                               cvar_alpha, run, sets, progress, bounds)
         hedged["over"] = over
         timings["hedged program"] = hedged.pop("_program_seconds")
         timings["hedged plan"] = time.perf_counter() - mark
@@ -629,7 +656,8 @@ def _prices_of(outcome: dict[str, Any]) -> list[tuple]:
 def hedge_futures(loaded: loading.Loaded, chosen: Sequence[Future],
                   deterministic: Sequence[float | None], base_fixed: tuple, options: StressOptions,
                   common: dict[str, Any], cvar_weight: float, cvar_alpha: float, run: Any,
-                  sets: tuple[str, ...], progress: bool) -> dict[str, Any]:
+                  sets: tuple[str, ...], progress: bool,
+                  bounds: Sequence[float | None] | None = None) -> dict[str, Any]:
     """The hedged plan over `chosen` (docs/stress.md, "The hedged plan"): the two-stage
     program on at most --hedge-clusters futures (every one when there are no more, else the
     clusters' central futures weighted by the clusters' sizes), its commitments evaluated on
@@ -716,10 +744,10 @@ def hedge_futures(loaded: loading.Loaded, chosen: Sequence[Future],
     # score bounds every hedge's from below.
     bound = None
     if options.hedge_bound:
-        own = run("hedge bound", [Task(i, sets=(*f.sets, *sets), variant=f.variant, fixed=None,
-                                       locked=today, lp_only=True, **common)
-                                  for i, f in enumerate(chosen)])
-        values = [o["npv"] for o in own]
+        values = list(bounds) if bounds is not None else [o["npv"] for o in run(
+            "hedge bound", [Task(i, sets=(*f.sets, *sets), variant=f.variant, fixed=None,
+                                 locked=today, lp_only=True, **common)
+                            for i, f in enumerate(chosen)])]
         if all(v is not None for v in values):
             bound = score(values, weights, cvar_weight, cvar_alpha)
     ok = all(v is not None for v in npvs)
