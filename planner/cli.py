@@ -160,6 +160,13 @@ def _add_bench_command(commands: argparse._SubParsersAction) -> None:
                      "HiGHS alone) after S seconds; the figures then show status time_limit")
     sub.add_argument("--repeat", type=int, metavar="N", help="runs of ours and of HiGHS alone, "
                      "the fastest kept (default 5 for small, 1 otherwise)")
+    sub.add_argument("--stress", metavar="SCENARIO", help="time `planner stress SCENARIO` "
+                     "instead (no regret): seconds per part, per sample against HiGHS alone, "
+                     "the hedged plan against the base plan's commitments")
+    sub.add_argument("--samples", type=int, default=100, metavar="N",
+                     help="--stress: Monte Carlo samples (default 100)")
+    sub.add_argument("--workers", type=int, default=2, metavar="N",
+                     help="--stress: worker processes (default 2)")
     _common(sub)
     sub.set_defaults(handler=cmd_bench)
 
@@ -167,6 +174,16 @@ def _add_bench_command(commands: argparse._SubParsersAction) -> None:
 def cmd_bench(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
     from planner.studies.bench import format_bench, run_bench
 
+    if args.stress:
+        from planner.studies.stress_bench import run_stress_bench
+
+        if args.workers < 1:
+            raise InputError(f"--workers {args.workers}: allowed: 1 or more")
+        if not Path(args.stress).is_file():
+            raise InputError(f"--stress {args.stress}: no such scenario file")
+        figures = run_stress_bench(args.stress, samples=args.samples, workers=args.workers,
+                                   seed=args.seed)
+        return figures, format_bench(figures), 0
     figures = run_bench(args.size, integer=args.integer, seed=args.seed, time_limit=args.time_limit,
                         repeats=args.repeat)
     return figures, format_bench(figures), 0

@@ -235,3 +235,14 @@ def test_a_dying_worker_ends_the_run_with_exit_4(run_cli, small, monkeypatch):
     out = run_cli("stress", small, "--samples", "2", "--workers", "2")
     assert out.code == 4
     assert "worker process died" in out.err and "Traceback" not in out.err
+
+
+def test_bench_stress_reports_its_figures(run_cli, small):
+    out = run_cli("bench", "--stress", small, "--samples", "3", "--workers", "1", "--json")
+    assert out.code == 0, out.err
+    figures = out.json()
+    assert figures["samples"] == 3 and figures["solves"]["monte carlo"] == 3
+    assert figures["highs_alone_seconds"] > 0 and figures["sample_over_highs_alone"] > 0
+    assert figures["hedged_expected_npv"] <= figures["base_expected_npv"] * (1 + 1e-9)
+    assert run_cli("bench", "--stress", small, "--samples", "0").code == 2
+    assert run_cli("bench", "--stress", small.parent / "missing.yaml").code == 2
