@@ -246,3 +246,12 @@ def test_bench_stress_reports_its_figures(run_cli, small):
     assert figures["hedged_expected_npv"] <= figures["base_expected_npv"] * (1 + 1e-9)
     assert run_cli("bench", "--stress", small, "--samples", "0").code == 2
     assert run_cli("bench", "--stress", small.parent / "missing.yaml").code == 2
+
+
+def test_hedge_over_more_variants_than_clusters(run_cli, small):
+    # 4 variants, at most 2 clusters: variants are not clustered, the program holds all 4.
+    doc = run_cli("stress", small, "--samples", "0", "--hedge-over", "variants",
+                  "--hedge-clusters", "2", "--workers", "1", "--json").json()
+    hedged = doc["hedged"]
+    assert hedged["clusters"] == hedged["futures"] == 4
+    assert hedged["expected_npv"] <= hedged["deterministic_expected_npv"] * (1 + 1e-9)

@@ -669,7 +669,9 @@ def hedge_futures(loaded: loading.Loaded, chosen: Sequence[Future],
     today = signed_prices(build_inputs(loaded))  # every contract at the base's prices
     base_frame = pd.DataFrame(list(base_fixed), columns=COMMITMENT_COLUMNS)
     det_ok = all(v is not None for v in deterministic)
-    k = min(options.hedge_clusters, n)
+    # Variants are few and have no draws to cluster on: the program holds them all.
+    sampled = all(f.draws for f in chosen)
+    k = min(options.hedge_clusters, n) if sampled else n
     if k < n:
         features = [[f.draws[key] for key in DRAW_ORDER] + [v if v is not None else np.nan]
                     for f, v in zip(chosen, deterministic, strict=True)]
