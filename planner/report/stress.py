@@ -9,7 +9,7 @@ import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,9 @@ from planner.report.charts import (
 )
 from planner.report.html import Chart, Report, Section, Table, generated_at, write_report_files
 from planner.results.result import CATEGORIES, COMMITMENT_COLUMNS
-from planner.studies.stress import StressResult
+
+if TYPE_CHECKING:  # the report reads results only: importing the study would load the solver
+    from planner.studies.stress import StressResult
 
 
 def chart_histogram(values: Sequence[float], currency: str, *, label: str,
