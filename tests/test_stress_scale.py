@@ -255,3 +255,17 @@ def test_hedge_over_more_variants_than_clusters(run_cli, small):
     hedged = doc["hedged"]
     assert hedged["clusters"] == hedged["futures"] == 4
     assert hedged["expected_npv"] <= hedged["deterministic_expected_npv"] * (1 + 1e-9)
+
+
+def test_bound_from_the_same_model_is_the_future_own_relaxed_plan():
+    # Locked at R = 500, the future needs 3 GPUs, on-demand 1,460 a GPU-month: its own plan
+    # reserves 3 (1,500), the fixed 2 plus one on-demand cost 2,460; the bound is 1,500 and
+    # equals the separately solved LP plan.
+    base = one_month(2.0, reserved_per_month=500.0, on_demand_per_hour=1.0)
+    future = lock_prices(one_month(3.0, reserved_per_month=1000.0, on_demand_per_hour=2.0),
+                         signed_prices(base))
+    both = recourse(future, fixed_commitments=RESERVE_2, mip_gap=0.0, bound=True)
+    assert both.npv == pytest.approx(2460.0, rel=1e-9)
+    assert both.solver["bound_npv"] == pytest.approx(1500.0, rel=1e-9)
+    alone = recourse(future, fixed_commitments=None, lp_only=True)
+    assert alone.npv == pytest.approx(1500.0, rel=1e-9)

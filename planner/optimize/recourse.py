@@ -32,14 +32,17 @@ WHOLE_TOLERANCE = 1e-6  # an integer column within this of a whole number counts
 def recourse(inputs: PlanInputs, *, fixed_commitments: pd.DataFrame | None,
              relax: bool = False, solver: str = "highs", time_limit: float | None = None,
              mip_gap: float = DEFAULT_MIP_GAP, provenance: dict[str, Any] | None = None,
-             lp_first: bool = True, lp_only: bool = False) -> PlanResult:
+             lp_first: bool = True, lp_only: bool = False, bound: bool = False
+             ) -> PlanResult:
     """The plan of `inputs` with `fixed_commitments` held (None: a full plan, solved the same
     way). `result.solver` says how: `lp_whole` (the LP relaxation was whole: no branch and
     bound) and `mip_gap` (0 when lp_whole). `lp_only`: stop after the LP relaxation of the
     integer model (its whole-GPU rows kept, integrality dropped) and return its plan, whole or
     not: a lower bound on the integer plan's cost (status 'lp_bound' unless whole). Raises
     InfeasibleError (with the diagnosis) or SolverError as `planner.optimize.plan.optimize`
-    does."""
+    does. `bound` (with fixed commitments): first solve the same model with the commitments
+    free, as an LP: the future's own plan relaxed, a lower bound on any commitments' cost there
+    (`result.solver["bound_npv"]`, None if it has none); one build serves both."""
     began = time.perf_counter()
     built = lp.build(inputs, relax=relax, fixed_commitments=fixed_commitments)
     build_seconds = time.perf_counter() - began
@@ -49,6 +52,9 @@ def recourse(inputs: PlanInputs, *, fixed_commitments: pd.DataFrame | None,
     lp_whole = False
     info = None
     lp_seconds = 0.0
+    bound_npv = None
+    if bound and fixed_commitments is not None:
+        bound_npv = _free_bound(built, integers, solver, time_limit, mip_gap)
     if (lp_first or lp_only) and integers and not relax:
         for var in integers:
             var.cat = pulp.LpContinuous
@@ -87,7 +93,7 @@ def recourse(inputs: PlanInputs, *, fixed_commitments: pd.DataFrame | None,
         solver_info.update(status="lp_bound", mip_gap=None)
     solver_info.update(variables=built.variables, constraints=built.constraints,
                        build_seconds=build_seconds, money_scale=built.money_scale,
-                       lp_whole=lp_whole, integer_columns=len(integers),
+                       lp_whole=lp_whole, integer_columns=len(integers), bound_npv=bound_npv,
                        seconds=info.seconds + (0.0 if lp_whole else lp_seconds))
     result = compute_result(inputs, lp.decision_values(built), solver_info,
                             dict(provenance or {"scenario": inputs.name}))
@@ -96,6 +102,28 @@ def recourse(inputs: PlanInputs, *, fixed_commitments: pd.DataFrame | None,
 
 
 __all__ = ["WHOLE_TOLERANCE", "recourse"]
+
+
+def _free_bound(built: lp.PlanModel, integers: list, solver: str, time_limit: float | None,
+                mip_gap: float) -> float | None:
+    """The LP relaxation's optimum (money) with the first-stage columns freed from the values
+    the commitments fixed (bounds 0..none: looser than the plan's own, still a relaxation of
+    it), then their fixed bounds restored."""
+    first = [*built.buy.values(), *built.reserve.values()]
+    saved = [(v.lowBound, v.upBound) for v in first]
+    for var in first:
+        var.lowBound, var.upBound = 0, None
+    for var in integers:
+        var.cat = pulp.LpContinuous
+    try:
+        info = solve(built.problem, solver=solver, time_limit=time_limit, mip_gap=mip_gap)
+        value = lp.objective_value(built) if info.status == Status.OPTIMAL else None
+    finally:
+        for var, (low, high) in zip(first, saved, strict=True):
+            var.lowBound, var.upBound = low, high
+        for var in integers:
+            var.cat = pulp.LpInteger
+    return value
 
 
 def highs_alone_seconds(inputs: PlanInputs, *, fixed_commitments: pd.DataFrame | None,

@@ -268,14 +268,16 @@ def run_task(task: Task) -> dict[str, Any]:
         result = recourse(inputs, fixed_commitments=fixed, relax=task.relax,
                           solver=task.solver, time_limit=task.time_limit, mip_gap=task.mip_gap,
                           provenance=provenance, lp_first=fixed is not None,
-                          lp_only=task.lp_only)
+                          lp_only=task.lp_only, bound=task.bound)
         out = summarize(result, task.idle_threshold)
+        if task.bound and fixed is not None:  # solved on the same model: no second build
+            out["bound_npv"] = result.solver.get("bound_npv")
     except (InfeasibleError, SolverError, InputError) as exc:
         kind = {InfeasibleError: "infeasible", SolverError: "solver_failed"}.get(type(exc),
                                                                                    "not_applicable")
         out = {"feasible": False, "status": kind, **FAILED,
                "error": str(exc).splitlines()[0][:300]}
-    if task.bound:
+    if task.bound and "bound_npv" not in out:
         out["bound_npv"] = _bound(task, inputs)
     if not task.keep_years:
         out["years"] = [{"year": y["year"], "total": y["total"]} for y in out["years"]]
