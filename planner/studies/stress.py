@@ -98,7 +98,7 @@ class StressOptions:
     hedge_bound: bool = True  # also solve each future's relaxed own plan (the bound)
     cvar_weight: float | None = None
     cvar_alpha: float | None = None
-    progress: bool = True  # a progress line on stderr for runs longer than 2 s
+    progress: bool = True  # a progress line on stderr (a terminal) for runs over 2 s
     scheduler: str | None = None  # a Dask scheduler's address: solves run there
     currency: str | None = None  # --currency: only the scenario's own is supported yet
 
@@ -520,7 +520,7 @@ def stress(scenario: Path | str, *, catalog_dir: Path | str | None = None,
         raise InputError(f"--workers {workers}: allowed: 1 or more")
     if options.hedge_clusters < 1:
         raise InputError(f"--hedge-clusters {options.hedge_clusters}: allowed: 1 or more")
-    progress = options.progress
+    progress = options.progress and sys.stderr.isatty()  # SPEC 9: on a terminal
     engine = Engine(workers, options.scheduler)
     cvar_weight = settings.cvar_weight if options.cvar_weight is None else options.cvar_weight
     cvar_alpha = settings.cvar_alpha if options.cvar_alpha is None else options.cvar_alpha
