@@ -1,14 +1,12 @@
 """Prices locked when signed (issue 17, item 7): in stress, a commitment keeps its price.
 
-A plan's purchases and reservations are signed when the plan is made, each at the price of its
-month in the scenario the plan was made under (a reservation starting in month m pays the
-price of month m for its whole term; a purchase pays its month's price and is credited the book
-value of that price). A stress future changes what is not signed yet: demand, on-demand, spot
-and API prices, availability; it cannot reprice a signed contract. So when a plan's commitments
-are evaluated under another future (regret, Monte Carlo, the hedged plan), their rows in the
-future's coefficient tables get the signed prices back; every other row (the recourse, and
-commitments nobody signed) keeps the future's prices. docs/stress.md, "Prices locked when
-signed".
+A purchase or reservation made in month m is signed at the price of month m in the scenario as
+run, and keeps it under every future: a reservation pays it for its whole term, a purchase pays
+it and is credited the book value of it. A stress future changes only what is decided later
+(demand, on-demand, spot and API prices, availability). So in every stress solve the purchase and
+reservation rows of the future's coefficient tables get the signed prices back; every other row
+(the recourse, and rows only the future offers) keeps the future's. docs/stress.md, "Prices
+locked when signed".
 
 Pure pandas over PlanInputs; no solver here.
 """

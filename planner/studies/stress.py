@@ -550,12 +550,18 @@ def stress(scenario: Path | str, *, catalog_dir: Path | str | None = None,
         solves[label] = solves.get(label, 0) + len(tasks)
         return outs
 
+    # Prices locked when signed: every purchase and reservation, in every future (a variant's
+    # own plan too), costs the price of its month in the scenario as run; only the recourse
+    # (on-demand, spot, APIs) sees a future's prices (docs/stress.md).
+    today = signed_prices(build_inputs(loaded))
+
     # Variants: each future's own plan. The user's --set applies on top of every variant.
     names = variant_names(loaded)
     for name in names[1:]:  # a variant that is bad input stops the run here (exit 2)
         loading.load(scenario, catalog_dir=catalog_dir, sets=sets, variant=name)
     own = run("variants", [Task(i, sets=sets, variant=None if n == BASE else n, fixed=None,
-                                keep_years=True, **common) for i, n in enumerate(names)])
+                                locked=today, keep_years=True, **common)
+                           for i, n in enumerate(names)])
     if not own[0]["feasible"]:
         raise InfeasibleError(f"the base plan of {path} cannot be made: {own[0]['error']}")
     variants = [{"name": n, "npv": o["npv"], "total_cost": o["total_cost"],
@@ -566,8 +572,8 @@ def stress(scenario: Path | str, *, catalog_dir: Path | str | None = None,
                  "error": o["error"]}
                 for n, o in zip(names, own, strict=True)]
 
-    # Regret: commitments of i fixed (at the prices i signed them at), recourse re-optimised
-    # under j. One solve per distinct (commitments, signed prices) and future.
+    # Regret: commitments of i fixed (at the prices they were signed at), recourse
+    # re-optimised under j. One solve per distinct (commitments, signed prices) and future.
     regret: list[dict[str, Any]] = []
     summary: list[dict[str, Any]] = []
     evaluations: dict[tuple[str, str], dict[str, Any]] = {}
@@ -586,11 +592,9 @@ def stress(scenario: Path | str, *, catalog_dir: Path | str | None = None,
 
     # Monte Carlo: the base plan's commitments (at the base's prices) under sampled futures;
     # --samples auto solves batches of the --max-samples draws until p90 is known within 1%.
+    # Every row at the base's prices: the hedge's bound (each future's own plan) is solved on
+    # the same model.
     base_fixed = own[0]["commitments"]
-    # Every purchase and reservation at the base's prices: for the base plan's commitments the
-    # same numbers as locking only theirs (the others are held at 0), and the hedge's bound
-    # (each future's own plan) can then be solved from the same loaded future.
-    today = signed_prices(build_inputs(loaded))
     bound_in_mc = options.hedge and options.hedge_bound and over in ("samples", "auto")
     drawn = sample_futures(loaded, options.max_samples if auto else samples, options.seed) \
         if samples else []
