@@ -269,3 +269,17 @@ def test_bound_from_the_same_model_is_the_future_own_relaxed_plan():
     assert both.solver["bound_npv"] == pytest.approx(1500.0, rel=1e-9)
     alone = recourse(future, fixed_commitments=None, lp_only=True)
     assert alone.npv == pytest.approx(1500.0, rel=1e-9)
+
+
+def test_a_price_variant_signs_at_the_scenario_prices_and_regret_diagonal_is_zero(run_cli,
+                                                                                   small):
+    doc = run_cli("stress", small, "--samples", "0", "--no-hedge", "--workers", "1",
+                  "--json").json()
+    gpu_x2 = next(v for v in doc["variants"] if v["name"] == "gpu_x2")
+    # Its reservation is signed at the scenario's 3,200 CNY a GPU-month, not 6,400.
+    assert [c["price_per_gpu"] for c in gpu_x2["commitments"]] == [3200.0] * len(
+        gpu_x2["commitments"]) and gpu_x2["commitments"]
+    for row in doc["regret"]:
+        if row["plan_from"] == row["evaluated_under"]:
+            assert row["regret"] == pytest.approx(0.0, abs=1e-3 * row["npv"])
+        assert row["regret"] is None or row["regret"] >= 0
