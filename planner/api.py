@@ -188,7 +188,7 @@ def stress(scenario: Loaded | Path | str, *, catalog: Path | str | None = None,
 
     options.setdefault("progress", False)
     doc = study.stress(_path(scenario, "stress"), catalog_dir=catalog, sets=list(sets),
-                       options=study.StressOptions(**options))
+                       options=study.StressOptions(**options)).to_dict()
     frames = records_frames(doc)
     for key, value in doc.items():  # one level down: monte_carlo's and hedged's tables
         if isinstance(value, Mapping):

@@ -251,20 +251,33 @@ def test_summary_switches_to_thousands_when_the_table_is_wide():
 
 
 def test_stress_report_has_distribution_and_regret(tmp_path):
-    stress = {
-        "variants": [{"variant": "base", "npv": 100.0}, {"variant": EVIL, "npv": 150.0}],
-        "regret": [{"plan_for": "base", "under": EVIL, "regret": 20.0}],
-        "monte_carlo": {"samples": [90.0, 100.0, 110.0, 120.0, 130.0]},
-        "hedged": {"npv": 105.0, "max_regret": 5.0},
-    }
-    out = report.write_stress_report(tmp_path / "s", stress, scenario="tiny", currency="USD")
+    from planner.studies.stress import StressResult
+
+    samples = [90.0, 100.0, 110.0, 120.0, 130.0]
+    mc = {"count": 5, "seed": 0, "feasible": 5, "infeasible": 0, "p10": 94.0, "p50": 110.0,
+          "p90": 126.0, "p99": 129.6, "mean": 110.0, "confidence": 0.95,
+          "intervals": {k: [None, None] for k in ("p10", "p50", "p90", "p99")},
+          "years": [{"year": 2026, "p10": 40.0, "p50": 50.0, "p90": 60.0, "mean": 50.0}],
+          "lp_whole": 5, "largest_gap": 0.0,
+          "samples": [{"sample": i, "npv": v} for i, v in enumerate(samples)]}
+    result = StressResult(
+        scenario="tiny", scenario_path="tiny.yaml", currency="USD", overrides=[], sets=[],
+        seed=0, samples=5,
+        variants=[{"name": "base", "npv": 100.0, "total_cost": 100.0, "status": "optimal"},
+                  {"name": EVIL, "npv": 150.0, "total_cost": 150.0, "status": "optimal"}],
+        regret=[{"plan_from": "base", "evaluated_under": EVIL, "regret": 20.0}],
+        regret_summary=[{"plan_from": "base", "max_regret": 20.0}], monte_carlo=mc,
+        hedged=None, solves={"variants": 2})
+    out = report.write_stress_report(tmp_path / "s", result)
     html_text = (out / "report.html").read_text()
-    assert len(_images(html_text)) == 2  # distribution + variants
+    assert len(_images(html_text)) == 3  # distribution + budget fan + variants
     assert "<script" not in html_text
-    # Median of 90..130 is 110.
     summary = pd.read_csv(out / "distribution_summary.csv")
-    assert summary.loc[summary["percentile"] == "p50", "samples"].item() == 110.0
-    assert pd.read_csv(out / "regret.csv")["regret"].to_list() == [20.0]
+    assert summary.loc[summary["percentile"] == "p50", "npv"].item() == 110.0
+    # Plans x futures, full names; the base plan's regret under EVIL is 20.
+    matrix = pd.read_csv(out / "regret_matrix.csv")
+    assert list(matrix.columns) == ["plan_from", "base", EVIL]
+    assert matrix.loc[0, EVIL] == 20.0
 
 
 # --------------------------------------------------------------------------- a shipped scenario

@@ -136,7 +136,7 @@ workloads:
     apis: [deepseek-v3]
 variants:
   demand_x2: {{demand_multiplier: 2}}
-  api_cheap: {{api_price_multiplier: 0.3}}
+  api_cheap: {{api_price_multiplier: 0.9}}
 stress:
   samples: 4
   demand_multiplier: {{dist: lognormal, median: 1.0, sigma: 0.5}}
@@ -201,7 +201,8 @@ def test_cli_stress_without_hedge_regret_zero_and_text_fits(run_cli, small, tmp_
     for row in doc["regret"]:
         if row["plan_from"] == row["evaluated_under"]:
             assert row["regret"] == pytest.approx(0.0, abs=1e-6 * row["npv"])
-    assert "p50 " + f"{doc['monte_carlo']['p50']:,.0f}" in out.out  # same numbers, 1 or 2 workers
+    p50 = f"{doc['monte_carlo']['p50']:,.0f}"
+    assert any(line.split()[:2] == ["p50", p50] for line in out.out.splitlines())  # 1 or 2 workers
     assert {"variants.csv", "regret.csv", "monte_carlo_samples.csv"} <= {
         p.name for p in (tmp_path / "o").iterdir()}
     assert max(len(line) for line in out.out.splitlines() if str(tmp_path) not in line) <= 100

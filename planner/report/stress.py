@@ -1,166 +1,280 @@
-"""The stress report: the distribution of outcomes, the regret table and every variant."""
+"""The stress report (issue 21, items 5 and 8): what the base plan's costs look like over the
+sampled futures (percentiles with their intervals, each year's cash as a fan), the regret
+matrix, the hedged plan in words, every variant, and the solver's statistics in a details
+section. Built from a typed planner.studies.stress.StressResult: no guessing at keys."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from planner.atomic import atomic_directory
 from planner.jsonio import json_ready
-from planner.report.charts import chart_bars, chart_distribution
+from planner.report.charts import (
+    _new_figure,
+    _png,
+    _thousands,
+    _thousands_fn,
+    chart_bars,
+    chart_distribution,
+)
 from planner.report.html import Chart, Report, Section, Table, generated_at, write_report_files
 from planner.results.result import CATEGORIES, COMMITMENT_COLUMNS
 
-
-def _frame(value: Any) -> pd.DataFrame:
-    """A list of records, a mapping of name -> record, or a DataFrame, as a DataFrame."""
-    if value is None:
-        return pd.DataFrame()
-    if isinstance(value, pd.DataFrame):
-        return value.reset_index() if value.index.name or any(value.index.names) else value
-    if isinstance(value, Mapping):
-        if all(isinstance(v, Mapping) for v in value.values()):
-            return pd.DataFrame([{"name": k, **v} for k, v in value.items()])
-        return pd.DataFrame([value])
-    return pd.DataFrame(list(value))
+if TYPE_CHECKING:  # the report reads results only: importing the study would load the solver
+    from planner.studies.stress import StressResult
 
 
-def _scalar_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    """Drop nested columns (lists, dicts) a CSV cell cannot hold."""
-    keep = [c for c in frame.columns
-            if not frame[c].map(lambda v: isinstance(v, list | dict | tuple)).any()]
-    return frame[keep]
+def chart_histogram(values: Sequence[float], currency: str, *, label: str,
+                    marks: dict[str, float]) -> bytes:
+    """chart_distribution with whole-number sample counts on its axis."""
+    png = _histogram_png(values, currency, label=label, marks=marks)
+    return png if png is not None else chart_distribution(values, currency, label=label,
+                                                          marks=marks)
 
 
-def _samples(monte_carlo: Any) -> tuple[list[float], str]:
-    """The sampled outcomes of a Monte Carlo result and what they measure."""
-    if monte_carlo is None:
-        return [], ""
-    if isinstance(monte_carlo, pd.DataFrame):
-        # The outcome (npv) first; a stress result's samples also hold the drawn multipliers.
-        for col in sorted(monte_carlo.columns, key=lambda c: c != "npv"):
-            if pd.api.types.is_numeric_dtype(monte_carlo[col]) and col not in ("sample", "seed"):
-                return [float(v) for v in monte_carlo[col]], str(col)
-        return [], ""
-    if isinstance(monte_carlo, Mapping):
-        for key in ("samples", "outcomes", "npv", "costs", "values", "total_cost"):
-            value = monte_carlo.get(key)
-            if isinstance(value, list | tuple | np.ndarray | pd.Series) and len(value):
-                first = value[0]
-                if isinstance(first, Mapping):
-                    frame = pd.DataFrame(list(value))
-                    return _samples(frame)
-                return [float(v) for v in value], key
-    return [], ""
+def _histogram_png(values: Sequence[float], currency: str, *, label: str,
+                   marks: dict[str, float]) -> bytes | None:
+    fig = _new_figure()
+    ax = fig.add_subplot()
+    data = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=float)
+    if not len(data):
+        return None
+    ax.hist(data, bins=min(40, max(5, int(math.sqrt(len(data))) + 1)), color="#6a9bd1",
+            edgecolor="white")
+    for (name, value), color in zip(marks.items(), ("#c0392b", "#2e8b57", "#7b4fa0"),
+                                    strict=False):
+        ax.axvline(value, color=color, linestyle="--", linewidth=1.5,
+                   label=f"{name}: {_thousands_fn(value)}")
+    ax.xaxis.set_major_formatter(_thousands)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # samples are counted whole
+    ax.set_xlabel(f"{label} ({currency})")
+    ax.set_ylabel("samples")
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    if marks:
+        ax.legend(loc="upper right", frameon=False, fontsize=8)
+    ax.set_title(f"Distribution of outcomes: {label}", loc="left", fontsize=11)
+    return _png(fig)
 
 
-def build_stress_report(stress: Mapping[str, Any], *, scenario: str, currency: str,
-                        description: str | None = None, made_at: str | None = None,
-                        meta: Sequence[tuple[str, str]] = ()) -> Report:
-    """The stress report from a stress result's dict (`variants`, `regret`, `monte_carlo`,
-    `hedged`): the distribution of outcomes, the regret table and every variant's cost."""
+def chart_year_fan(years: pd.DataFrame, currency: str) -> bytes:
+    """Each calendar year's cash over the samples: the p10-p90 band and the median."""
+    fig = _new_figure()
+    ax = fig.add_subplot()
+    x = years["year"].astype(int).to_numpy()
+    ax.fill_between(x, years["p10"], years["p90"], color="#6a9bd1", alpha=0.35,
+                    label="p10 to p90")
+    ax.plot(x, years["p50"], color="#1f4e79", marker="o", linewidth=2, label="median (p50)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_formatter(_thousands)
+    ax.set_ylabel(f"cash in the year ({currency})")
+    ax.set_ylim(bottom=0)
+    ax.grid(axis="y", color="#dddddd", linewidth=0.8)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.legend(loc="upper left", frameon=False, fontsize=8)
+    ax.set_title("Budget ranges: cash per calendar year over the sampled futures", loc="left",
+                 fontsize=11)
+    return _png(fig)
+
+
+def _interval(low: float | None, high: float | None) -> tuple[Any, Any]:
+    return (np.nan if low is None else low, np.nan if high is None else high)
+
+
+def percentile_frame(result: StressResult) -> pd.DataFrame:
+    """p10/p50/p90/p99 of the npv with their confidence intervals, and the mean."""
+    mc = result.monte_carlo or {}
+    rows = []
+    for key in ("p10", "p50", "p90", "p99"):
+        low, high = _interval(*mc["intervals"][key])
+        rows.append({"percentile": key, "npv": mc[key], "interval_low": low,
+                     "interval_high": high})
+    rows.append({"percentile": "mean", "npv": mc["mean"], "interval_low": np.nan,
+                 "interval_high": np.nan})
+    return pd.DataFrame(rows)
+
+
+def year_frame(result: StressResult) -> pd.DataFrame:
+    """Per calendar year: p10/p50/p90 and mean of the cash; a last row for the npv."""
+    mc = result.monte_carlo or {}
+    rows = [{"year": str(y["year"]), "p10": y["p10"], "p50": y["p50"], "p90": y["p90"],
+             "mean": y["mean"]} for y in mc.get("years", [])]
+    rows.append({"year": "npv", "p10": mc.get("p10"), "p50": mc.get("p50"),
+                 "p90": mc.get("p90"), "mean": mc.get("mean")})
+    return pd.DataFrame(rows)
+
+
+def hedged_words(result: StressResult) -> list[str]:
+    """The hedged plan in sentences: what to commit differently, and what it changes."""
+    h = result.hedged
+    if not h:
+        return []
+    if h.get("expected_npv") is None:
+        return [f"No hedged plan: {h.get('error') or h.get('status')}."]
+    det, det90 = h.get("deterministic_expected_npv"), h.get("deterministic_p90_npv")
+
+    def change(new: float | None, old: float | None) -> str:
+        return "-" if new is None or not old else f"{(new - old) / old * 100:+.1f}%"
+
+    effect = (f"expected cost {change(h['expected_npv'], det)}, "
+              f"p90 {change(h.get('p90_npv'), det90)} against the base plan's commitments "
+              f"on the same {h['futures']} futures")
+    if h.get("kept_base") or not h.get("changes"):
+        lines = [f"Commit as the base plan does ({effect})."]
+    else:
+        lines = [f"{text[0].upper()}{text[1:]}." for text in h["changes"]]
+        lines.append(f"Together: {effect}.")
+    if h.get("gap_to_bound") is not None:
+        lines.append(f"No commitments can do better than {h['gap_to_bound']:.1%} below this "
+                     "(the bound of perfect information: each future's own plan, fractional).")
+    return lines
+
+
+def details_frame(result: StressResult) -> pd.DataFrame:
+    """Solver statistics: how the run went, not what it found."""
+    rows: list[tuple[str, Any]] = [("engine", result.engine), ("seconds", result.seconds)]
+    rows += [(f"seconds: {k}", v) for k, v in result.timings.items()]
+    rows += [(f"solves: {k}", v) for k, v in result.solves.items()]
+    mc = result.monte_carlo
+    if mc:
+        rows += [("Monte Carlo: LP relaxation whole (no branch and bound)", mc["lp_whole"]),
+                 ("Monte Carlo: largest MIP gap", mc["largest_gap"])]
+    h = result.hedged
+    if h:
+        program = h.get("program") or {}
+        rows += [("hedged plan: method", h.get("method")),
+                 ("hedged plan: program status", program.get("status")),
+                 ("hedged plan: program MIP gap", program.get("mip_gap")),
+                 ("hedged plan: program variables", program.get("variables")),
+                 ("hedged plan: program constraints", program.get("constraints")),
+                 ("hedged plan: futures in the program", h.get("clusters"))]
+    return pd.DataFrame([{"statistic": k, "value": "-" if v is None else str(v)}
+                         for k, v in rows])
+
+
+def build_stress_report(result: StressResult, *, description: str | None = None,
+                        made_at: str | None = None, meta: Sequence[tuple[str, str]] = ()
+                        ) -> Report:
+    """The stress report of a StressResult."""
     made_at = made_at or generated_at()
-    report = Report(title=f"Stress test: {scenario}", subtitle=description or "",
-                    meta=[("Scenario", scenario)] + ([("Description", description)]
-                                                     if description else [])
-                    + list(meta) + [("Currency", currency), ("Generated", made_at)])
-    cur = currency.lower()
-
-    samples, measure = _samples(stress.get("monte_carlo"))
-    dist = Section("Distribution of outcomes (Monte Carlo on the base plan)")
+    currency = result.currency
+    report = Report(title=f"Stress test: {result.scenario}", subtitle=description or "",
+                    meta=[("Scenario", result.scenario)] + ([("Description", description)]
+                                                            if description else [])
+                    + list(meta) + [("Currency", currency), ("Seed", str(result.seed)),
+                                    ("Generated", made_at)])
+    mc = result.monte_carlo
+    dist = Section("Distribution of outcomes (Monte Carlo on the base plan's commitments)")
+    samples = [s["npv"] for s in mc["samples"] if s["npv"] is not None] if mc else []
     if samples:
-        data = np.asarray(samples, dtype=float)
-        marks = {"median": float(np.median(data)), "p90": float(np.percentile(data, 90))}
+        marks = {"median": float(mc["p50"]), "p90": float(mc["p90"])}
         dist.charts.append(Chart("distribution", "Distribution of outcomes",
-                                 chart_distribution(samples, currency, label=measure,
-                                                    marks=marks),
-                                 f"{len(samples)} samples of {measure}."))
-        quantiles = [0.05, 0.25, 0.5, 0.75, 0.95]
-        dist.tables.append(Table("distribution_summary", f"Outcome percentiles ({currency})",
-                                 pd.DataFrame({"percentile": [f"p{int(q * 100)}" for q in
-                                                              quantiles] + ["mean"],
-                                               f"{measure}": [float(np.quantile(data, q))
-                                                              for q in quantiles]
-                                               + [float(data.mean())]})))
-        dist.tables.append(Table("samples", "Samples", pd.DataFrame({
-            "sample": range(len(samples)), measure: samples}), show=False))
+                                 chart_histogram(samples, currency, label="npv", marks=marks),
+                                 f"{len(samples)} feasible samples of the net present cost "
+                                 f"(seed {result.seed}); {mc['infeasible']} infeasible."))
+        dist.tables.append(Table(
+            "distribution_summary",
+            f"Percentiles of the net present cost ({currency}) with their "
+            f"{mc['confidence']:.0%} confidence intervals (order statistics)",
+            percentile_frame(result)))
+        years = pd.DataFrame(mc["years"])
+        if len(years):
+            dist.charts.append(Chart("budget_fan", "Budget ranges per year",
+                                     chart_year_fan(years, currency),
+                                     "The band holds 80% of the sampled futures' cash for "
+                                     "that calendar year; the line is the median."))
+        dist.tables.append(Table("budget_ranges", f"Cash per calendar year over the samples "
+                                 f"({currency}): what a budget must cover",
+                                 year_frame(result)))
     else:
         dist.notes.append("No Monte Carlo samples in this result.")
     report.sections.append(dist)
 
-    regret = _scalar_columns(_frame(stress.get("regret")))
-    section = Section("Regret table")
-    section.notes.append("Regret: what a plan made for one variant costs under another, minus "
-                         "the best plan for that other variant.")
-    if len(regret):
-        section.tables.append(Table("regret", f"Regret ({currency})", regret, max_rows=100))
+    section = Section("Regret")
+    if result.regret:
+        section.notes.append("Regret: what a plan's commitments cost under a future (the rest "
+                             "re-optimised there, the commitments at the prices they were "
+                             "signed at), minus the best cost known for that future. Rows: "
+                             "whose commitments; columns: the future; empty: cannot serve it.")
+        matrix = result.regret_matrix().reset_index()
+        section.tables.append(Table("regret_matrix", f"Regret ({currency})", matrix,
+                                    max_rows=100))
+    else:
+        section.notes.append("Regret was not computed (--no-regret).")
     report.sections.append(section)
 
-    variants = _scalar_columns(_frame(stress.get("variants")))
+    if result.hedged:
+        h = result.hedged
+        hedge = Section("Hedged plan")
+        hedge.notes.extend(hedged_words(result))
+        if h.get("differences"):
+            hedge.tables.append(Table("hedged_changes", "What the hedged plan commits "
+                                      "differently (GPUs)", pd.DataFrame(h["differences"])))
+        report.sections.append(hedge)
+
+    variants = pd.DataFrame([{"variant": v["name"], "npv": v["npv"],
+                              "total_cash": v["total_cost"], "status": v["status"]}
+                             for v in result.variants])
     var_section = Section("Variants")
-    if len(variants):
-        label = next((c for c in ("variant", "name") if c in variants.columns), None)
-        value = next((c for c in ("npv", "total_cost", f"npv_{cur}", f"total_cost_{cur}")
-                      if c in variants.columns), None)
-        if label and value:
-            var_section.charts.append(Chart(
-                "variants", "Net present cost of each variant's own plan",
-                chart_bars(variants, label, value, title="Cost of each variant's best plan",
-                           xlabel=f"{value} ({currency})")))
-        var_section.tables.append(Table("variants", "Variants", variants, max_rows=100))
+    plotted = variants.dropna(subset=["npv"])
+    if len(plotted):
+        var_section.charts.append(Chart(
+            "variants", "Net present cost of each variant's own plan",
+            chart_bars(plotted, "variant", "npv", title="Cost of each variant's best plan",
+                       xlabel=f"npv ({currency})")))
+    var_section.tables.append(Table("variants", "Variants", variants, max_rows=100))
     report.sections.append(var_section)
 
-    hedged = stress.get("hedged")
-    if hedged:
-        flat = {k: v for k, v in (hedged.items() if isinstance(hedged, Mapping) else [])
-                if not isinstance(v, list | dict | tuple)}
-        if flat:
-            report.sections.append(Section("Hedged plan", tables=[Table(
-                "hedged", "Hedged plan", pd.DataFrame([flat]))]))
+    report.sections.append(Section("Details: how the run went", tables=[Table(
+        "solver_statistics", "Solver statistics", details_frame(result))]))
     return report
 
 
-def write_stress_report(out_dir: Path | str, stress: Mapping[str, Any], *, scenario: str,
-                        currency: str, description: str | None = None, force: bool = False,
+def write_stress_report(out_dir: Path | str, result: StressResult, *,
+                        description: str | None = None, force: bool = False,
                         meta: Sequence[tuple[str, str]] = (), extra: Any = None) -> Path:
     """Write the stress report into a new folder `out_dir`, atomically (see write_plan_report)."""
     out = Path(out_dir)
     with atomic_directory(out, force=force) as folder:
         if extra is not None:
             extra(folder)
-        write_report_files(folder, build_stress_report(
-            stress, scenario=scenario, currency=currency, description=description, meta=meta))
+        write_report_files(folder, build_stress_report(result, description=description,
+                                                       meta=meta))
     return out
 
 
-def stress_tables(result: dict[str, Any]) -> dict[str, pd.DataFrame]:
+def stress_tables(result: StressResult) -> dict[str, pd.DataFrame]:
     """The CSV tables of --out (money columns suffixed with the currency)."""
-    cur = result["currency"].lower()
+    cur = result.currency.lower()
     rows = []
-    for v in result["variants"]:
-        base = {"variant": v["name"], f"npv_{cur}": v["npv"],
-                f"total_cost_{cur}": v["total_cost"], "status": v["status"]}
-        rows.append(base)
+    for v in result.variants:
+        rows.append({"variant": v["name"], f"npv_{cur}": v["npv"],
+                     f"total_cost_{cur}": v["total_cost"], "status": v["status"]})
     years = [{"variant": v["name"], "year": y["year"],
               **{f"{c}_{cur}": y[c] for c in (*CATEGORIES, "total")}}
-             for v in result["variants"] for y in v["years"]]
+             for v in result.variants for y in v["years"]]
     out = {"variants": pd.DataFrame(rows), "variant_years": pd.DataFrame(years),
            "variant_commitments": pd.DataFrame([{"variant": v["name"], **c}
-                                                for v in result["variants"]
+                                                for v in result.variants
                                                 for c in v["commitments"]])}
-    if result["regret"]:
-        out["regret"] = pd.DataFrame(result["regret"]).rename(columns={
+    if result.regret:
+        out["regret"] = pd.DataFrame(result.regret).rename(columns={
             "npv": f"npv_{cur}", "best_npv": f"best_npv_{cur}", "regret": f"regret_{cur}"})
-        out["regret_summary"] = pd.DataFrame(result["regret_summary"])
-    if result["monte_carlo"]:
-        out["monte_carlo_samples"] = pd.DataFrame(result["monte_carlo"]["samples"]).rename(
+        out["regret_summary"] = pd.DataFrame(result.regret_summary)
+    if result.monte_carlo:
+        out["monte_carlo_samples"] = result.samples_frame().rename(
             columns={"npv": f"npv_{cur}"})
-    h = result["hedged"]
+    h = result.hedged
     if h and h.get("commitments") is not None:
         out["hedged_commitments"] = pd.DataFrame(h.get("commitments") or [],
                                                  columns=COMMITMENT_COLUMNS)
@@ -171,15 +285,14 @@ def stress_tables(result: dict[str, Any]) -> dict[str, pd.DataFrame]:
     return out
 
 
-def write_stress_result(result: dict[str, Any], directory: Path | str, *,
+def write_stress_result(result: StressResult, directory: Path | str, *,
                         force: bool = False) -> Path:
     """--out DIR: the stress report (report.html, charts) plus every table as CSV and
-    stress.json, written atomically."""
+    stress.json (the --json document), written atomically."""
     def extra(folder: Path) -> None:
         for name, frame in stress_tables(result).items():
             frame.to_csv(folder / f"{name}.csv", index=False)
-        (folder / "stress.json").write_text(json.dumps(json_ready(result), indent=2),
+        (folder / "stress.json").write_text(json.dumps(json_ready(result.to_dict()), indent=2),
                                             encoding="utf-8")
 
-    return write_stress_report(directory, result, scenario=result["scenario"],
-                               currency=result["currency"], force=force, extra=extra)
+    return write_stress_report(directory, result, force=force, extra=extra)

@@ -24,7 +24,6 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +43,20 @@ from planner.results.result import (
     format_number,
 )
 from planner.schemas.scenario import Distribution, StressSettings
+from planner.studies.engine import Engine, run_all
+from planner.studies.hedge import (
+    DEFAULT_CLUSTERS,
+    HEDGE_TIME_LIMIT_S,
+    _records,
+    cluster_futures,
+    commitment_differences,
+    cvar,
+    describe_change,
+    hedge_inputs,
+    score,
+)
+from planner.studies.intervals import CONFIDENCE, percentile_table, relative_half_width
+from planner.studies.locked import lock_prices, signed_prices
 
 BASE = "base"
 # Defaults of the scenario's `stress:` section (docs/stress.md, "Distributions").
@@ -57,7 +70,10 @@ DEFAULT_DISTRIBUTIONS: dict[str, Distribution] = {
 DRAW_ORDER = tuple(DEFAULT_DISTRIBUTIONS)  # fixed order: the same seed, the same numbers
 MIN_GROWTH = -0.95  # a drawn growth_per_year is kept above this (the schema needs > -1)
 MIN_MULTIPLIER = 1e-3  # a drawn multiplier (normal, uniform) is kept above 0
-HEDGE_TIME_LIMIT_S = 300.0
+AUTO = "auto"  # --samples auto
+AUTO_FIRST = 100  # --samples auto: the first batch; then doubling up to --max-samples
+AUTO_TARGET = 0.01  # ... until p90's confidence interval reaches at most 1% from it
+DEFAULT_MAX_SAMPLES = 2000
 
 
 @dataclass(frozen=True)
@@ -66,7 +82,8 @@ class StressOptions:
     workers: processes (None: os.cpu_count()); hedge_over: 'samples', 'variants' or 'auto'
     (samples when there are any); cvar_weight/cvar_alpha: None = the scenario's."""
 
-    samples: int | None = None
+    samples: int | str | None = None  # a count, or "auto"
+    max_samples: int = DEFAULT_MAX_SAMPLES  # --samples auto stops here at the latest
     seed: int = 0
     workers: int | None = None
     solver: str = "highs"
@@ -77,9 +94,12 @@ class StressOptions:
     hedge: bool = True
     hedge_over: str = "auto"
     hedge_time_limit: float | None = HEDGE_TIME_LIMIT_S
+    hedge_clusters: int = DEFAULT_CLUSTERS  # the program holds at most this many futures
+    hedge_bound: bool = True  # also solve each future's relaxed own plan (the bound)
     cvar_weight: float | None = None
     cvar_alpha: float | None = None
-    progress: bool | None = None  # None: when stderr is a terminal
+    progress: bool = True  # a progress line on stderr (a terminal) for runs over 2 s
+    scheduler: str | None = None  # a Dask scheduler's address: solves run there
     currency: str | None = None  # --currency: only the scenario's own is supported yet
 
 
@@ -167,6 +187,13 @@ class Task:
     mip_gap: float
     relax: bool
     idle_threshold: float = 0.5
+    # Signed prices of the fixed commitments (planner.studies.locked): they keep them here.
+    locked: tuple[tuple[str, str, str, float], ...] = ()
+    keep_years: bool = False  # return every year's cash (Monte Carlo's budget ranges)
+    lp_only: bool = False  # the LP relaxation of the integer plan only (a bound)
+    # Also the future's own plan as the LP relaxation of the integer model, with every
+    # commitment at the `locked` prices (the hedge's bound), from the same loaded inputs.
+    bound: bool = False
 
 
 def _commitment_rows(result: PlanResult) -> tuple[tuple[str, str, str, float], ...]:
@@ -195,74 +222,92 @@ def committed_utilization(result: PlanResult) -> list[float]:
 
 
 def summarize(result: PlanResult, idle_threshold: float) -> dict[str, Any]:
-    """What the stress tables keep of a solved plan."""
+    """What the stress tables keep of a solved plan (`signed`: the prices its commitments were
+    signed at, which they keep under every other future)."""
     util = committed_utilization(result)
     years = [{"year": int(y), **{c: float(r[c]) for c in (*CATEGORIES, "total")}}
              for y, r in result.years.iterrows()]
+    commitments = _commitment_rows(result)
+    gap = result.solver.get("mip_gap")
     return {"feasible": True, "status": result.status, "npv": float(result.npv),
             "total_cost": float(result.total_cost), "years": years,
-            "commitments": _commitment_rows(result),
+            "commitments": commitments,
+            "signed": signed_prices(result.inputs, commitments),
             "committed_utilization_min": min(util) if util else None,
             "committed_utilization_mean": float(np.mean(util)) if util else None,
             "idle": bool(util) and min(util) < idle_threshold,
-            "solver_seconds": float(result.solver.get("seconds") or 0.0), "error": None}
+            "solver_seconds": float(result.solver.get("seconds") or 0.0),
+            "mip_gap": None if gap is None else float(gap),
+            "lp_whole": bool(result.solver.get("lp_whole", False)), "error": None}
+
+
+FAILED = {"npv": None, "total_cost": None, "years": [], "commitments": (), "signed": (),
+          "committed_utilization_min": None, "committed_utilization_mean": None,
+          "idle": False, "solver_seconds": 0.0, "mip_gap": None, "lp_whole": False}
 
 
 def run_task(task: Task) -> dict[str, Any]:
-    """Load the future, solve (commitments fixed when given); never raises for a plan that
-    cannot be made: it is reported infeasible with the reason."""
-    from planner.optimize.plan import plan
+    """Load the future, solve (commitments fixed when given, at their signed prices, the LP
+    first: planner.optimize.recourse); never raises for a plan that cannot be made: it is
+    reported infeasible with the reason. A scenario file the worker cannot read raises."""
+    from planner.optimize.recourse import recourse
 
     began = time.perf_counter()
+    if not Path(task.scenario).is_file():
+        raise InputError(f"{task.scenario}: a stress worker cannot read the scenario file "
+                         "(workers need the scenario and catalog at the same paths)")
+    inputs = None
     try:
         loaded = loading.load(task.scenario, catalog_dir=task.catalog, sets=task.sets,
                               variant=task.variant)
+        inputs = lock_prices(build_inputs(loaded), task.locked)
         fixed = None if task.fixed is None else pd.DataFrame(list(task.fixed),
                                                              columns=COMMITMENT_COLUMNS)
-        result = plan(loaded, relax=task.relax, solver=task.solver, time_limit=task.time_limit,
-                      mip_gap=task.mip_gap, fixed_commitments=fixed)
+        provenance = {"scenario": loaded.scenario.name, "variant": loaded.variant,
+                      "overrides": loaded.overrides_as_dicts(), "relax": task.relax}
+        result = recourse(inputs, fixed_commitments=fixed, relax=task.relax,
+                          solver=task.solver, time_limit=task.time_limit, mip_gap=task.mip_gap,
+                          provenance=provenance, lp_first=fixed is not None,
+                          lp_only=task.lp_only, bound=task.bound)
         out = summarize(result, task.idle_threshold)
+        if task.bound and fixed is not None:  # solved on the same model: no second build
+            out["bound_npv"] = result.solver.get("bound_npv")
     except (InfeasibleError, SolverError, InputError) as exc:
         kind = {InfeasibleError: "infeasible", SolverError: "solver_failed"}.get(type(exc),
                                                                                    "not_applicable")
-        out = {"feasible": False, "status": kind, "npv": None, "total_cost": None,
-               "years": [], "commitments": (), "committed_utilization_min": None,
-               "committed_utilization_mean": None, "idle": False, "solver_seconds": 0.0,
+        out = {"feasible": False, "status": kind, **FAILED,
                "error": str(exc).splitlines()[0][:300]}
+    if task.bound and "bound_npv" not in out:
+        out["bound_npv"] = _bound(task, inputs)
+    if not task.keep_years:
+        out["years"] = [{"year": y["year"], "total": y["total"]} for y in out["years"]]
     out["index"] = task.index
     out["seconds"] = time.perf_counter() - began
     return out
 
 
-def run_tasks(tasks: Sequence[Task], workers: int, label: str, progress: bool
-              ) -> list[dict[str, Any]]:
-    """Solve tasks in `workers` processes (1: in this process); results in task order."""
-    results: list[dict[str, Any] | None] = [None] * len(tasks)
-    began = time.perf_counter()
+def _bound(task: Task, inputs: PlanInputs | None) -> float | None:
+    """The future's own plan as the LP relaxation of the integer model (None: none)."""
+    from planner.optimize.recourse import recourse
 
-    def report(done: int) -> None:
-        if progress:
-            print(f"\r{label}: {done}/{len(tasks)} solved, {time.perf_counter() - began:.0f} s",
-                  end="" if done < len(tasks) else "\n", file=sys.stderr, flush=True)
-
-    shown = solve_module.SHOW_ELAPSED
-    _quiet_solves()  # one progress line: ours, not each solve's elapsed seconds
+    if inputs is None:
+        return None
     try:
-        if workers <= 1 or len(tasks) <= 1:
-            for i, task in enumerate(tasks):
-                results[i] = run_task(task)
-                report(i + 1)
-        else:
-            with ProcessPoolExecutor(max_workers=min(workers, len(tasks)),
-                                     initializer=_quiet_solves) as pool:
-                for done, (i, out) in enumerate(zip(range(len(tasks)),
-                                                    pool.map(run_task, tasks), strict=True),
-                                                start=1):
-                    results[i] = out
-                    report(done)
+        return float(recourse(inputs, fixed_commitments=None, relax=task.relax,
+                              solver=task.solver, time_limit=task.time_limit,
+                              mip_gap=task.mip_gap, lp_only=True).npv)
+    except (InfeasibleError, SolverError, InputError):
+        return None
+
+
+def run_tasks(tasks: Sequence[Task], engine: Engine, label: str, progress: bool
+              ) -> list[dict[str, Any]]:
+    """Solve tasks on `engine` (planner.studies.engine); results in task order."""
+    shown = solve_module.SHOW_ELAPSED
+    try:  # one progress line: ours, not each solve's elapsed seconds
+        return run_all(run_task, tasks, engine, label, progress, initializer=_quiet_solves)
     finally:
         solve_module.SHOW_ELAPSED = shown
-    return [r for r in results if r is not None]
 
 
 def _quiet_solves() -> None:
@@ -314,17 +359,38 @@ def regret_summary(rows: Sequence[dict[str, Any]], names: Sequence[str]) -> list
 
 
 def percentiles(values: Sequence[float]) -> dict[str, float | None]:
-    """p50, p90, p99 (numpy's linear interpolation), mean, std, min, max."""
-    if not values:
-        return {k: None for k in ("p50", "p90", "p99", "mean", "std", "min", "max")}
+    """p10, p50, p90, p99 (numpy's linear interpolation), mean, std, min, max."""
+    keys = ("p10", "p50", "p90", "p99", "mean", "std", "min", "max")
+    if not len(values):
+        return dict.fromkeys(keys)
     data = np.asarray(values, dtype=float)
-    return {"p50": float(np.percentile(data, 50)), "p90": float(np.percentile(data, 90)),
-            "p99": float(np.percentile(data, 99)), "mean": float(data.mean()),
-            "std": float(data.std()), "min": float(data.min()), "max": float(data.max())}
+    return {"p10": float(np.percentile(data, 10)), "p50": float(np.percentile(data, 50)),
+            "p90": float(np.percentile(data, 90)), "p99": float(np.percentile(data, 99)),
+            "mean": float(data.mean()), "std": float(data.std()), "min": float(data.min()),
+            "max": float(data.max())}
+
+
+def year_ranges(outcomes: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per calendar year, p10/p50/p90 and mean of the total cash over the feasible samples
+    (what a budget for that year must cover), with p10/p90 confidence intervals."""
+    by_year: dict[int, list[float]] = {}
+    for o in outcomes:
+        if o["feasible"]:
+            for y in o["years"]:
+                by_year.setdefault(int(y["year"]), []).append(float(y["total"]))
+    rows = []
+    for year, values in sorted(by_year.items()):
+        table = percentile_table(values)
+        rows.append({"year": year, **{k: table[k]["value"] for k in ("p10", "p50", "p90")},
+                     "mean": float(np.mean(values)),
+                     "intervals": {k: [table[k]["low"], table[k]["high"]]
+                                   for k in ("p10", "p50", "p90")}})
+    return rows
 
 
 def monte_carlo_summary(futures: Sequence[Future], outcomes: Sequence[dict[str, Any]],
-                        settings: StressSettings, seed: int) -> dict[str, Any]:
+                        settings: StressSettings, seed: int,
+                        auto: dict[str, Any] | None = None) -> dict[str, Any]:
     feasible = [o["npv"] for o in outcomes if o["feasible"]]
     samples = []
     for i, (future, o) in enumerate(zip(futures, outcomes, strict=True)):
@@ -332,148 +398,106 @@ def monte_carlo_summary(futures: Sequence[Future], outcomes: Sequence[dict[str, 
                         "npv": o["npv"], "feasible": o["feasible"], "idle": o["idle"],
                         "committed_utilization_min": o["committed_utilization_min"],
                         "committed_utilization_mean": o["committed_utilization_mean"],
+                        **{f"cash_{y['year']}": y["total"] for y in o["years"]},
+                        "lp_whole": o["lp_whole"], "mip_gap": o["mip_gap"],
                         "error": o["error"]})
     idle = sum(1 for o in outcomes if o["feasible"] and o["idle"])
+    gaps = [o["mip_gap"] for o in outcomes if o["feasible"] and o["mip_gap"] is not None]
     util = [o["committed_utilization_mean"] for o in outcomes
             if o["committed_utilization_mean"] is not None]
+    table = percentile_table(feasible)
     return {"count": len(futures), "seed": seed, "feasible": len(feasible),
             "infeasible": len(futures) - len(feasible), **percentiles(feasible),
+            "confidence": CONFIDENCE,
+            "intervals": {k: [v["low"], v["high"]] for k, v in table.items()},
+            "auto": auto,
+            "years": year_ranges(outcomes),
             "idle_share": idle / len(feasible) if feasible else None,
             "idle_threshold": settings.idle_threshold,
             "committed_utilization_mean": float(np.mean(util)) if util else None,
+            "lp_whole": sum(1 for o in outcomes if o["feasible"] and o["lp_whole"]),
+            "largest_gap": max(gaps) if gaps else None,
             "distributions": {k: v.model_dump(exclude_none=True)
                               for k, v in distributions(settings).items()},
             "samples": samples}
 
 
-# --------------------------------------------------------------------------- hedged
+# --------------------------------------------------------------------------- result
 
 
-def hedge_inputs(futures: Sequence[PlanInputs], weights: Sequence[float] | None = None, *,
-                 base_commitments: pd.DataFrame | None = None, relax: bool = False,
-                 solver: str = "highs", time_limit: float | None = HEDGE_TIME_LIMIT_S,
-                 mip_gap: float = DEFAULT_MIP_GAP, cvar_weight: float = 0.0,
-                 cvar_alpha: float = 0.9,
-                 deterministic: Sequence[float | None] | None = None) -> dict[str, Any]:
-    """The two-stage stochastic program over `futures` (coefficient tables): one set of
-    commitments shared by all, recourse per future, minimizing the weighted expected net
-    present cost (plus cvar_weight x CVaR_alpha). `deterministic`: the base plan's commitments'
-    npv in each future (None: infeasible); when not given and `base_commitments` is, they are
-    evaluated here. The hedged plan is never worse in expectation than the base commitments:
-    those are a feasible first stage; if the solver stops (time limit, MIP gap) above them, the
-    base commitments are kept and `kept_base` says so."""
-    from planner.optimize import build as lp
-    from planner.optimize.plan import optimize
-    from planner.optimize.solve import solve
-    from planner.results import compute_result
+@dataclass
+class StressResult:
+    """What `stress()` returns. The four parts (their keys are those of `--json`, docs/stress.md):
 
-    n = len(futures)
-    weights = [1.0 / n] * n if weights is None else [float(w) for w in weights]
-    total = sum(weights)
-    weights = [w / total for w in weights]
-    if deterministic is None and base_commitments is not None:
-        deterministic = []
-        for inputs in futures:
-            try:
-                deterministic.append(optimize(inputs, relax=relax, solver=solver,
-                                                 mip_gap=mip_gap,
-                                                 fixed_commitments=base_commitments).npv)
-            except (InfeasibleError, SolverError, InputError):
-                deterministic.append(None)
-    began = time.perf_counter()
-    built = lp.build_two_stage(list(futures), weights, relax=relax, cvar_weight=cvar_weight,
-                               cvar_alpha=cvar_alpha)
-    info = solve(built.problem, solver=solver, time_limit=time_limit, mip_gap=mip_gap)
-    seconds = time.perf_counter() - began
-    out: dict[str, Any] = {
-        "method": "two-stage stochastic program", "futures": n, "weights": weights,
-        "cvar_weight": cvar_weight, "cvar_alpha": cvar_alpha, "status": info.status.value,
-        "seconds": seconds, "mip_gap": info.mip_gap, "variables": built.variables,
-        "constraints": built.constraints}
-    det_ok = deterministic is not None and all(v is not None for v in deterministic)
-    det_expected = float(sum(w * v for w, v in zip(weights, deterministic, strict=True))) \
-        if det_ok else None
-    out["deterministic_expected_npv"] = det_expected
-    out["deterministic_infeasible"] = (sum(1 for v in deterministic if v is None)
-                                       if deterministic is not None else None)
-    if not info.is_ok:
-        out.update(expected_npv=None, npvs=[], commitments=[], kept_base=False)
-        return out
-    npvs, frames = [], []
-    for k, (inputs, future) in enumerate(zip(futures, built.futures, strict=True)):
-        result = compute_result(inputs, lp.decision_values(future), info.as_dict(),
-                                {"scenario": inputs.name, "future": k})
-        npvs.append(float(result.npv))
-        frames.append(result.commitments)
-    expected = float(sum(w * v for w, v in zip(weights, npvs, strict=True)))
-    commitments = frames[0][COMMITMENT_COLUMNS] if frames else pd.DataFrame(
-        columns=COMMITMENT_COLUMNS)
+    variants:    list of {name, npv, total_cost, feasible, status, years, commitments, error}
+    regret:      list of {plan_from, evaluated_under, npv, best_npv, regret, feasible, error}
+    monte_carlo: None or {count, p10.., intervals, years, samples, ...}
+    hedged:      None or {method, commitments, differences, changes, expected_npv, ...}
 
-    def score(values: list[float]) -> float:  # the program's objective, in money
-        return (1 - cvar_weight) * float(np.dot(weights, values)) + cvar_weight * cvar(
-            values, weights, cvar_alpha)
+    `to_dict()` is the `--json` document: the same for a seed on every engine and worker count.
+    The run's statistics (seconds, engine, workers) are attributes, shown by the text and the
+    report's details, and in the JSON only with `to_dict(timings=True)`."""
 
-    kept_base = False
-    if det_ok and base_commitments is not None and score(npvs) > score(list(deterministic)):
-        # Stopped above a known first stage (gap, time limit): the base commitments are better.
-        kept_base, npvs = True, list(deterministic)
-        expected = float(np.dot(weights, npvs))
-        commitments = base_commitments[COMMITMENT_COLUMNS]
-    out.update(expected_npv=expected, npvs=npvs, kept_base=kept_base,
-               commitments=_records(commitments), cvar_npv=cvar(npvs, weights, cvar_alpha))
-    if det_ok:
-        out["deterministic_cvar_npv"] = cvar(list(deterministic), weights, cvar_alpha)
-    if base_commitments is not None:
-        out["differences"] = commitment_differences(base_commitments, commitments)
-    return out
+    scenario: str
+    scenario_path: str
+    currency: str
+    overrides: list[dict[str, Any]]
+    sets: list[str]
+    seed: int
+    samples: int
+    variants: list[dict[str, Any]]
+    regret: list[dict[str, Any]]
+    regret_summary: list[dict[str, Any]]
+    monte_carlo: dict[str, Any] | None
+    hedged: dict[str, Any] | None
+    solves: dict[str, int]
+    seconds: float = 0.0
+    workers: int = 1
+    engine: str = "serial"
+    timings: dict[str, float] = field(default_factory=dict)
 
+    RUN_FIELDS = ("seconds", "workers", "engine", "timings")
 
-def cvar(values: Sequence[float], weights: Sequence[float], alpha: float) -> float | None:
-    """Conditional value at risk: the weighted mean of the worst (1 - alpha) share of costs
-    (Rockafellar-Uryasev: min over eta of eta + E[(cost - eta)+] / (1 - alpha))."""
-    if not values:
-        return None
-    best = math.inf
-    for eta in values:
-        excess = sum(w * max(v - eta, 0.0) for v, w in zip(values, weights, strict=True))
-        best = min(best, eta + excess / (1 - alpha))
-    return float(best)
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{"kind": k, "offer": o, "month": m, "gpus": float(g)} for k, o, m, g in
-            zip(frame["kind"], frame["offer"], frame["month"], frame["gpus"], strict=True)]
-
-
-def commitment_differences(base: pd.DataFrame, hedged: pd.DataFrame) -> list[dict[str, Any]]:
-    """What the hedged plan commits differently: per (kind, offer, month), GPUs in each."""
-    def totals(frame: pd.DataFrame) -> dict[tuple[str, str, str], float]:
-        out: dict[tuple[str, str, str], float] = {}
-        for k, o, m, g in zip(frame["kind"], frame["offer"], frame["month"], frame["gpus"],
-                              strict=True):
-            out[(k, o, m)] = out.get((k, o, m), 0.0) + float(g)
+    def to_dict(self, timings: bool = False) -> dict[str, Any]:
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__
+               if k not in self.RUN_FIELDS}
+        if timings:
+            out.update({k: getattr(self, k) for k in self.RUN_FIELDS})
         return out
 
-    a, b = totals(base), totals(hedged)
-    rows = []
-    for key in sorted(set(a) | set(b)):
-        if abs(a.get(key, 0.0) - b.get(key, 0.0)) > 1e-6:
-            rows.append({"kind": key[0], "offer": key[1], "month": key[2],
-                         "base_gpus": a.get(key, 0.0), "hedged_gpus": b.get(key, 0.0),
-                         "change": b.get(key, 0.0) - a.get(key, 0.0)})
-    return rows
+    def regret_matrix(self) -> pd.DataFrame:
+        """Regret as plans x futures (rows: whose commitments; columns: the future evaluated;
+        NaN: cannot serve), full names, variants' order."""
+        names = [v["name"] for v in self.variants]
+        plans = [s["plan_from"] for s in self.regret_summary]
+        cell = {(r["plan_from"], r["evaluated_under"]): r["regret"] for r in self.regret}
+        return pd.DataFrame([[cell.get((i, j)) for j in names] for i in plans],
+                            index=pd.Index(plans, name="plan_from"),
+                            columns=pd.Index(names, name="evaluated_under"), dtype=float)
+
+    def samples_frame(self) -> pd.DataFrame:
+        """One row per Monte Carlo sample (empty without samples)."""
+        return pd.DataFrame(self.monte_carlo["samples"] if self.monte_carlo else [])
 
 
 # --------------------------------------------------------------------------- driver
 
 
-def _progress(options: StressOptions) -> bool:
-    return sys.stderr.isatty() if options.progress is None else options.progress
+def parse_samples(text: str | int | None) -> int | str | None:
+    """--samples: a count (0: none) or 'auto'."""
+    if text is None or isinstance(text, int):
+        return text
+    if str(text).strip().lower() == "auto":
+        return AUTO
+    try:
+        return int(text)
+    except ValueError:
+        raise InputError(f"--samples {text!r}: allowed: a whole number >= 0, or auto") from None
 
 
 def stress(scenario: Path | str, *, catalog_dir: Path | str | None = None,
-           sets: Iterable[str] = (), options: StressOptions | None = None) -> dict[str, Any]:
-    """The `planner stress --json` document: variants, regret, monte_carlo, hedged."""
+           sets: Iterable[str] = (), options: StressOptions | None = None) -> StressResult:
+    """Variants, regret, Monte Carlo and the hedged plan of a scenario (docs/stress.md)."""
     options = options or StressOptions()
     sets = tuple(sets)
     began = time.perf_counter()
@@ -485,103 +509,282 @@ def stress(scenario: Path | str, *, catalog_dir: Path | str | None = None,
             raise InputError(f"--currency {options.currency}: stress reports in the scenario's "
                              f"currency only; allowed: {loaded.currency} (or leave it out)")
     settings = settings_of(loaded)
-    samples = settings.samples if options.samples is None else options.samples
-    if samples < 0:
-        raise InputError(f"--samples {samples}: allowed: 0 or more")
-    workers = options.workers or os.cpu_count() or 1
-    if workers < 1:
+    samples = settings.samples if options.samples is None else parse_samples(options.samples)
+    auto = samples == AUTO
+    if not auto and (not isinstance(samples, int) or samples < 0):
+        raise InputError(f"--samples {samples}: allowed: a whole number >= 0, or auto")
+    if not isinstance(options.max_samples, int) or options.max_samples < 1:
+        raise InputError(f"--max-samples {options.max_samples}: allowed: 1 or more")
+    workers = options.workers if options.workers is not None else (os.cpu_count() or 1)
+    if not isinstance(workers, int) or workers < 1:
         raise InputError(f"--workers {workers}: allowed: 1 or more")
-    progress = _progress(options)
+    if options.hedge_clusters < 1:
+        raise InputError(f"--hedge-clusters {options.hedge_clusters}: allowed: 1 or more")
+    progress = options.progress and sys.stderr.isatty()  # SPEC 9: on a terminal
+    engine = Engine(workers, options.scheduler)
     cvar_weight = settings.cvar_weight if options.cvar_weight is None else options.cvar_weight
     cvar_alpha = settings.cvar_alpha if options.cvar_alpha is None else options.cvar_alpha
     if not 0 <= cvar_weight <= 1 or not 0 <= cvar_alpha < 1:
         raise InputError(f"--cvar-weight {cvar_weight} / --cvar-alpha {cvar_alpha}: allowed: "
                          "a weight in [0, 1] and alpha in [0, 1)")
+    for flag, limit in (("--time-limit", options.time_limit),
+                        ("--hedge-time-limit", options.hedge_time_limit)):
+        if limit is not None and not (isinstance(limit, int | float) and 0 < limit < math.inf):
+            raise InputError(f"{flag} {limit}: allowed: a positive number of seconds")
+    over = options.hedge_over
+    if over not in ("samples", "variants", "auto"):
+        raise InputError(f"--hedge-over {over!r}: allowed: samples, variants, auto")
+    if options.hedge and over == "samples" and samples == 0:
+        raise InputError("--hedge-over samples needs --samples above 0")
     path, catalog = str(scenario), None if catalog_dir is None else str(catalog_dir)
     common = dict(scenario=path, catalog=catalog, solver=options.solver,
                   time_limit=options.time_limit, mip_gap=options.mip_gap, relax=options.relax,
                   idle_threshold=settings.idle_threshold)
+    timings: dict[str, float] = {}
+    solves: dict[str, int] = {}
+
+    def run(label: str, tasks: list[Task]) -> list[dict[str, Any]]:
+        mark = time.perf_counter()
+        outs = run_tasks(tasks, engine, label, progress)
+        timings[label] = timings.get(label, 0.0) + time.perf_counter() - mark
+        solves[label] = solves.get(label, 0) + len(tasks)
+        return outs
+
+    # Prices locked when signed: every purchase and reservation, in every future (a variant's
+    # own plan too), costs the price of its month in the scenario as run; only the recourse
+    # (on-demand, spot, APIs) sees a future's prices (docs/stress.md).
+    today = signed_prices(build_inputs(loaded))
 
     # Variants: each future's own plan. The user's --set applies on top of every variant.
     names = variant_names(loaded)
-    own = run_tasks([Task(i, sets=sets, variant=None if n == BASE else n, fixed=None, **common)
-                     for i, n in enumerate(names)], workers, "variants", progress)
+    for name in names[1:]:  # a variant that is bad input stops the run here (exit 2)
+        loading.load(scenario, catalog_dir=catalog_dir, sets=sets, variant=name)
+    own = run("variants", [Task(i, sets=sets, variant=None if n == BASE else n, fixed=None,
+                                locked=today, keep_years=True, **common)
+                           for i, n in enumerate(names)])
     if not own[0]["feasible"]:
         raise InfeasibleError(f"the base plan of {path} cannot be made: {own[0]['error']}")
     variants = [{"name": n, "npv": o["npv"], "total_cost": o["total_cost"],
                  "feasible": o["feasible"], "status": o["status"], "years": o["years"],
-                 "commitments": [dict(zip(COMMITMENT_COLUMNS, c, strict=True))
-                                 for c in o["commitments"]], "error": o["error"]}
+                 "commitments": [{**dict(zip(COMMITMENT_COLUMNS, c, strict=True)),
+                                  "price_per_gpu": p[3]}
+                                 for c, p in zip(o["commitments"], _prices_of(o), strict=True)],
+                 "error": o["error"]}
                 for n, o in zip(names, own, strict=True)]
 
-    # Regret: commitments of i fixed, recourse re-optimised under j.
+    # Regret: commitments of i fixed (at the prices they were signed at), recourse
+    # re-optimised under j. One solve per distinct (commitments, signed prices) and future.
     regret: list[dict[str, Any]] = []
     summary: list[dict[str, Any]] = []
+    evaluations: dict[tuple[str, str], dict[str, Any]] = {}
     if options.regret:
         feasible_names = [n for n, o in zip(names, own, strict=True) if o["feasible"]]
-        commit = {n: o["commitments"] for n, o in zip(names, own, strict=True)}
-        pairs = [(i, j) for i in feasible_names for j in names]
-        outs = run_tasks([Task(k, sets=sets, variant=None if j == BASE else j, fixed=commit[i],
-                               **common) for k, (i, j) in enumerate(pairs)],
-                         workers, "regret", progress)
-        evaluations = dict(zip(pairs, outs, strict=True))
+        signed = {n: (o["commitments"], o["signed"]) for n, o in zip(names, own, strict=True)}
+        distinct = list(dict.fromkeys(signed[i] for i in feasible_names))
+        pairs = [(c, j) for c in distinct for j in names]
+        outs = run("regret", [Task(k, sets=sets, variant=None if j == BASE else j, fixed=c[0],
+                                   locked=c[1], **common) for k, (c, j) in enumerate(pairs)])
+        solved = dict(zip(pairs, outs, strict=True))
+        evaluations = {(i, j): solved[(signed[i], j)] for i in feasible_names for j in names}
         regret = regret_rows(names, {n: o["npv"] for n, o in zip(names, own, strict=True)},
                              evaluations)
         summary = regret_summary(regret, feasible_names)
 
-    # Monte Carlo: the base plan's commitments under sampled futures.
+    # Monte Carlo: the base plan's commitments (at the base's prices) under sampled futures;
+    # --samples auto solves batches of the --max-samples draws until p90 is known within 1%.
+    # Every row at the base's prices: the hedge's bound (each future's own plan) is solved on
+    # the same model.
     base_fixed = own[0]["commitments"]
-    futures = sample_futures(loaded, samples, options.seed) if samples else []
-    monte_carlo = None
+    bound_in_mc = options.hedge and options.hedge_bound and over in ("samples", "auto")
+    drawn = sample_futures(loaded, options.max_samples if auto else samples, options.seed) \
+        if samples else []
     outcomes: list[dict[str, Any]] = []
-    if futures:
-        outcomes = run_tasks([Task(k, sets=(*f.sets, *sets), variant=None, fixed=base_fixed,
-                                   **common) for k, f in enumerate(futures)],
-                             workers, "monte carlo", progress)
-        monte_carlo = monte_carlo_summary(futures, outcomes, settings, options.seed)
+    auto_info = None
+    count = len(drawn) if not auto else min(AUTO_FIRST, len(drawn))
+    while count > len(outcomes):
+        outcomes += run("monte carlo", [
+            Task(k, sets=(*drawn[k].sets, *sets), variant=None, fixed=base_fixed,
+                 locked=today, keep_years=False, bound=bound_in_mc, **common)
+            for k in range(len(outcomes), count)])
+        if not auto:
+            break
+        npvs = [o["npv"] for o in outcomes if o["feasible"]]
+        width = relative_half_width(percentile_table(npvs)["p90"]) if npvs else None
+        auto_info = {"target": AUTO_TARGET, "max_samples": options.max_samples,
+                     "p90_half_width": width,
+                     "converged": width is not None and width <= AUTO_TARGET}
+        if auto_info["converged"]:
+            break
+        count = min(2 * count, len(drawn))
+    futures = drawn[:len(outcomes)]
+    monte_carlo = monte_carlo_summary(futures, outcomes, settings, options.seed, auto_info) \
+        if futures else None
 
-    # Hedged: the two-stage program over the samples (or the variants).
+    # Hedged: commitments for the samples (or the variants), every one signed at the base
+    # scenario's prices in every future.
     hedged = None
     if options.hedge:
-        over = options.hedge_over
         if over == "auto":
             over = "samples" if futures else "variants"
-        if over not in ("samples", "variants"):
-            raise InputError(f"--hedge-over {over!r}: allowed: samples, variants, auto")
-        if over == "samples" and not futures:
-            raise InputError("--hedge-over samples needs --samples above 0")
         if over == "samples":
             chosen = futures
             det = [o["npv"] for o in outcomes]
+            bounds = [o.get("bound_npv") for o in outcomes] if bound_in_mc else None
         else:
             chosen = [Future(n, (), None if n == BASE else n, 1.0 / len(names)) for n in names]
-            det = [evaluations[(BASE, n)]["npv"] for n in names] if options.regret else None
-        if progress:
-            print(f"hedged plan: two-stage program over {len(chosen)} {over} ...",
-                  file=sys.stderr, flush=True)
-        inputs_list = [build_inputs(loading.load(path, catalog_dir=catalog,
-                                                 sets=(*f.sets, *sets), variant=f.variant))
-                       for f in chosen]
-        base_frame = pd.DataFrame(list(base_fixed), columns=COMMITMENT_COLUMNS)
-        try:
-            hedged = hedge_inputs(inputs_list, [f.weight for f in chosen],
-                                  base_commitments=base_frame, relax=options.relax,
-                                  solver=options.solver, time_limit=options.hedge_time_limit,
-                                  mip_gap=options.mip_gap, cvar_weight=cvar_weight,
-                                  cvar_alpha=cvar_alpha, deterministic=det)
-        except PlannerError as exc:
-            hedged = {"method": "two-stage stochastic program", "status": "failed",
-                      "error": str(exc).splitlines()[0][:300], "expected_npv": None,
-                      "deterministic_expected_npv": None}
+            bounds = None
+            det = [evaluations[(BASE, n)]["npv"] for n in names] if options.regret else \
+                [o["npv"] for o in run("hedge", [
+                    Task(k, sets=sets, variant=f.variant, fixed=base_fixed, locked=today,
+                         **common) for k, f in enumerate(chosen)])]
+        mark = time.perf_counter()
+        hedged = hedge_futures(loaded, chosen, det, base_fixed, options, common, cvar_weight,
+                               cvar_alpha, run, sets, progress, bounds)
         hedged["over"] = over
-        hedged["future_names"] = [f.name for f in chosen]
+        timings["hedged program"] = hedged.pop("_program_seconds")
+        timings["hedged plan"] = time.perf_counter() - mark
 
-    return {"scenario": loaded.scenario.name, "scenario_path": path,
-            "currency": loaded.currency, "overrides": loaded.overrides_as_dicts(),
-            "sets": list(sets), "seed": options.seed, "samples": samples, "workers": workers,
-            "variants": variants, "regret": regret, "regret_summary": summary,
-            "monte_carlo": monte_carlo, "hedged": hedged,
-            "seconds": time.perf_counter() - began}
+    return StressResult(
+        scenario=loaded.scenario.name, scenario_path=path, currency=loaded.currency,
+        overrides=loaded.overrides_as_dicts(), sets=list(sets), seed=options.seed,
+        samples=len(futures), variants=variants, regret=regret, regret_summary=summary,
+        monte_carlo=monte_carlo, hedged=hedged, solves=solves,
+        seconds=time.perf_counter() - began, workers=workers, engine=engine.name,
+        timings=timings)
+
+
+def _prices_of(outcome: dict[str, Any]) -> list[tuple]:
+    """The signed price of each of a plan's commitments, in the commitments' order."""
+    price = {(k, o, m): p for k, o, m, p in outcome["signed"]}
+    return [(k, o, m, price.get((k, o, m))) for k, o, m, _ in outcome["commitments"]]
+
+
+def hedge_futures(loaded: loading.Loaded, chosen: Sequence[Future],
+                  deterministic: Sequence[float | None], base_fixed: tuple, options: StressOptions,
+                  common: dict[str, Any], cvar_weight: float, cvar_alpha: float, run: Any,
+                  sets: tuple[str, ...], progress: bool,
+                  bounds: Sequence[float | None] | None = None) -> dict[str, Any]:
+    """The hedged plan over `chosen` (docs/stress.md, "The hedged plan"): the two-stage
+    program on at most --hedge-clusters futures (every one when there are no more, else the
+    clusters' central futures weighted by the clusters' sizes), its commitments evaluated on
+    every future, kept only if they beat the base plan's there; with the bound of perfect
+    information (each future's own relaxed plan) to say how far from the best it can be."""
+    path, catalog = common["scenario"], common["catalog"]
+    n = len(chosen)
+    weights = [1.0 / n] * n
+    today = signed_prices(build_inputs(loaded))  # every contract at the base's prices
+    base_frame = pd.DataFrame(list(base_fixed), columns=COMMITMENT_COLUMNS)
+    det_ok = all(v is not None for v in deterministic)
+    # Variants are few and have no draws to cluster on: the program holds them all.
+    sampled = all(f.draws for f in chosen)
+    k = min(options.hedge_clusters, n) if sampled else n
+    if k < n:
+        features = [[f.draws[key] for key in DRAW_ORDER] + [v if v is not None else np.nan]
+                    for f, v in zip(chosen, deterministic, strict=True)]
+        frame = np.asarray(features, dtype=float)
+        column_mean = np.nanmean(frame, axis=0)
+        frame = np.where(np.isnan(frame), column_mean, frame)
+        reps, rep_weights, _ = cluster_futures(frame, k, options.seed)
+    else:
+        reps, rep_weights = list(range(n)), weights
+    if progress:
+        print(f"hedged plan: two-stage program over {len(reps)} of {n} futures ...",
+              file=sys.stderr, flush=True)
+
+    def inputs_of(f: Future) -> PlanInputs:
+        return lock_prices(build_inputs(loading.load(path, catalog_dir=catalog,
+                                                     sets=(*f.sets, *sets),
+                                                     variant=f.variant)), today)
+
+    out: dict[str, Any]
+    try:
+        out = hedge_inputs([inputs_of(chosen[i]) for i in reps], rep_weights,
+                           base_commitments=base_frame, relax=options.relax,
+                           solver=options.solver, time_limit=options.hedge_time_limit,
+                           mip_gap=options.mip_gap, cvar_weight=cvar_weight,
+                           cvar_alpha=cvar_alpha,
+                           deterministic=[deterministic[i] for i in reps])
+    except PlannerError as exc:
+        out = {"status": "failed", "error": str(exc).splitlines()[0][:300],
+               "expected_npv": None, "commitments": [], "npvs": []}
+    program = {k2: out.get(k2) for k2 in ("status", "mip_gap", "variables", "constraints",
+                                          "error", "kept_base")}
+    hedged_rows = tuple((c["kind"], c["offer"], c["month"], float(c["gpus"]))
+                        for c in out.get("commitments") or [])
+    result: dict[str, Any] = {
+        "method": ("two-stage stochastic program" if k >= n else
+                   f"two-stage program on {len(reps)} scenario clusters, evaluated on all "
+                   f"{n} futures"),
+        "futures": n, "clusters": len(reps), "cluster_futures": [chosen[i].name for i in reps],
+        "cluster_weights": rep_weights, "cvar_weight": cvar_weight, "cvar_alpha": cvar_alpha,
+        "program": program, "_program_seconds": out.get("seconds") or 0.0,
+        "status": out.get("status"), "future_names": [f.name for f in chosen],
+        "deterministic_expected_npv": float(np.dot(weights, deterministic)) if det_ok else None,
+        "deterministic_p90_npv": float(np.percentile(deterministic, 90)) if det_ok else None,
+        "deterministic_infeasible": sum(1 for v in deterministic if v is None),
+        "deterministic_cvar_npv": cvar(list(deterministic), weights, cvar_alpha)
+        if det_ok else None}
+    if out.get("error") or not out.get("commitments") and out.get("expected_npv") is None:
+        result.update(error=out.get("error") or "the two-stage program found no plan",
+                      expected_npv=None, npvs=[], commitments=_records(base_frame),
+                      kept_base=True, differences=[], changes=[])
+        return result
+    # Evaluate the program's commitments on every future (the program saw only K of them).
+    if k >= n:
+        npvs = list(out["npvs"])
+    elif sorted(hedged_rows) == sorted(base_fixed):
+        npvs = list(deterministic)
+    else:
+        locked = signed_prices(build_inputs(loaded), hedged_rows)
+        outs = run("hedged plan", [Task(i, sets=(*f.sets, *sets), variant=f.variant,
+                                        fixed=hedged_rows, locked=locked, **common)
+                                   for i, f in enumerate(chosen)])
+        npvs = [o["npv"] for o in outs]
+    commitments = out["commitments"]
+    hedged_ok = all(v is not None for v in npvs)
+    kept_base = bool(out.get("kept_base"))
+    if det_ok and (not hedged_ok or score(npvs, weights, cvar_weight, cvar_alpha)
+                   > score(deterministic, weights, cvar_weight, cvar_alpha)):
+        # Never worse than the base plan on the same futures: keep its commitments.
+        kept_base, npvs, commitments = True, list(deterministic), _records(base_frame)
+    # A bound: every future's own plan with perfect information, as the LP relaxation of the
+    # integer model (whole-GPU rows kept), costs no more than any commitments there, so its
+    # score bounds every hedge's from below.
+    bound = None
+    if options.hedge_bound:
+        values = list(bounds) if bounds is not None else [o["npv"] for o in run(
+            "hedge bound", [Task(i, sets=(*f.sets, *sets), variant=f.variant, fixed=None,
+                                 locked=today, lp_only=True, **common)
+                            for i, f in enumerate(chosen)])]
+        if all(v is not None for v in values):
+            bound = score(values, weights, cvar_weight, cvar_alpha)
+    ok = all(v is not None for v in npvs)
+    mine = score(npvs, weights, cvar_weight, cvar_alpha) if ok else None
+    offers = offer_info(build_inputs(loaded))
+    differences = commitment_differences(base_frame, pd.DataFrame(
+        commitments, columns=COMMITMENT_COLUMNS))
+    result.update(
+        npvs=npvs, commitments=commitments, kept_base=kept_base,
+        expected_npv=float(np.dot(weights, npvs)) if ok else None,
+        p90_npv=float(np.percentile(npvs, 90)) if ok else None,
+        cvar_npv=cvar(npvs, weights, cvar_alpha) if ok else None,
+        bound_npv=bound,
+        gap_to_bound=(mine - bound) / mine if mine and bound is not None else None,
+        differences=differences,
+        changes=[describe_change(d, offers) for d in differences])
+    return result
+
+
+def offer_info(inputs: PlanInputs) -> dict[str, dict[str, Any]]:
+    """Per purchase or reservation offer: its GPU, server size and term (for words)."""
+    info: dict[str, dict[str, Any]] = {}
+    for o, g, u in zip(inputs.purchases["offer"], inputs.purchases["gpu"],
+                       inputs.purchases["unit_gpus"], strict=True):
+        info[o] = {"gpu": g, "unit_gpus": int(u)}
+    for o, g, t in zip(inputs.reserved["offer"], inputs.reserved["gpu"],
+                       inputs.reserved["term_months"], strict=True):
+        info[o] = {"gpu": g, "term_months": int(t)}
+    return info
 
 
 # --------------------------------------------------------------------------- output
@@ -591,26 +794,33 @@ def _n(value: Any) -> str:
     return "-" if value is None else format_number(float(value))
 
 
-def render(result: dict[str, Any], width: int = 100) -> str:
+def _pct(new: float | None, old: float | None) -> str:
+    if new is None or old is None or not old:
+        return "-"
+    return f"{(new - old) / old * 100:+.1f}%"
+
+
+def render(result: StressResult, width: int = 100) -> str:
     """Readable summary within `width` columns."""
-    cur = result["currency"]
-    lines = [f"Stress test {result['scenario']} ({cur}, net present cost), "
-             f"{result['seconds']:.1f} s with {result['workers']} worker(s)", "",
+    cur = result.currency
+    lines = [f"Stress test {result.scenario} ({cur}, net present cost), "
+             f"{result.seconds:.1f} s on {result.engine}", "",
              "Variants (each solved on its own)",
              f"  {'variant':<22}{'npv':>14}{'total cash':>14}  status"]
-    for v in result["variants"]:
+    for v in result.variants:
         lines.append(f"  {v['name'][:21]:<22}{_n(v['npv']):>14}{_n(v['total_cost']):>14}  "
                      f"{v['status']}")
-    if result["regret"]:
-        names = [v["name"] for v in result["variants"]]
-        lines += ["", "Regret: rows = whose commitments, columns = future evaluated "
-                  f"(thousands of {cur}; x = cannot serve)"]
-        cell = {(r["plan_from"], r["evaluated_under"]): r for r in result["regret"]}
-        shown = names[: max(1, (width - 24) // 8)]
-        lines.append(f"  {'plan from':<14}" + "".join(f"{n[:7]:>8}" for n in shown)
-                     + f"{'max':>8}")
-        worst = {s["plan_from"]: s for s in result["regret_summary"]}
-        for i in names:
+    if result.regret:
+        names = [v["name"] for v in result.variants]
+        lines += ["", "Regret: rows = whose commitments, columns = the future evaluated, "
+                  f"numbered as the rows (thousands of {cur}; x = cannot serve)"]
+        cell = {(r["plan_from"], r["evaluated_under"]): r for r in result.regret}
+        label = max(len(n) for n in names) + 5
+        shown = names[: max(1, (width - 2 - label - 8) // 7)]
+        lines.append(f"  {'plan from':<{label}}" + "".join(f"{k + 1:>7}" for k in
+                                                            range(len(shown))) + f"{'max':>8}")
+        worst = {s["plan_from"]: s for s in result.regret_summary}
+        for k, i in enumerate(names):
             if i not in worst:
                 continue
             row = []
@@ -619,54 +829,68 @@ def render(result: dict[str, Any], width: int = 100) -> str:
                 row.append("x" if r is None or r["regret"] is None else
                            f"{r['regret'] / 1000:,.0f}")
             top = worst[i]["max_regret"]
-            lines.append(f"  {i[:13]:<14}" + "".join(f"{c:>8}" for c in row)
+            lines.append(f"  {f'{k + 1:>2} {i}':<{label}}" + "".join(f"{c:>7}" for c in row)
                          + f"{'-' if top is None else f'{top / 1000:,.0f}':>8}")
         if len(shown) < len(names):
             lines.append(f"  ({len(names) - len(shown)} more columns in --json / --out)")
-        best = min((s for s in result["regret_summary"] if s["max_regret"] is not None),
+        best = min((s for s in result.regret_summary if s["max_regret"] is not None),
                    key=lambda s: (s["infeasible"], s["max_regret"]), default=None)
         if best:
             cannot = f", cannot serve {best['infeasible']} future(s)" if best["infeasible"] \
                 else ""
             lines.append(f"  Smallest worst-case regret: the {best['plan_from']} plan's "
                          f"commitments ({_n(best['max_regret'])} {cur}{cannot})")
-    mc = result["monte_carlo"]
+    mc = result.monte_carlo
     if mc:
+        auto = mc.get("auto")
+        how = "" if not auto else (
+            f"; --samples auto: p90 within {auto['target']:.0%}" if auto["converged"] else
+            f"; --samples auto stopped at --max-samples {auto['max_samples']}, p90 known to "
+            f"+-{(auto['p90_half_width'] or float('nan')):.1%}")
         lines += ["", f"Monte Carlo: the base plan's commitments in {mc['count']} sampled "
-                  f"futures (seed {mc['seed']}), {mc['infeasible']} infeasible",
-                  f"  p50 {_n(mc['p50'])}   p90 {_n(mc['p90'])}   p99 {_n(mc['p99'])}   "
-                  f"mean {_n(mc['mean'])}   ({cur})"]
+                  f"futures (seed {mc['seed']}), {mc['infeasible']} infeasible{how}"]
+        lines.append(f"  {'':<8}{'value':>14}   {mc['confidence']:.0%} interval")
+        for key in ("p10", "p50", "p90", "p99"):
+            low, high = mc["intervals"][key]
+            lines.append(f"  {key:<8}{_n(mc[key]):>14}   {_n(low)} .. {_n(high)}")
+        lines.append(f"  {'mean':<8}{_n(mc['mean']):>14}   ({cur})")
+        if mc["years"]:
+            lines.append(f"  Cash per year (p10 / p50 / p90, {cur}):")
+            for y in mc["years"]:
+                lines.append(f"    {y['year']}  {_n(y['p10']):>13} {_n(y['p50']):>13} "
+                             f"{_n(y['p90']):>13}")
         if mc["idle_share"] is not None and mc["committed_utilization_mean"] is not None:
             lines.append(f"  Commitments sit idle (some month below {mc['idle_threshold']:.0%} "
                          f"used) in {mc['idle_share']:.0%} of samples; mean use "
                          f"{mc['committed_utilization_mean']:.0%}")
         elif mc["committed_utilization_mean"] is None:
             lines.append("  The base plan commits no GPUs: nothing can sit idle")
-    h = result["hedged"]
+    h = result.hedged
     if h:
-        lines += ["", f"Hedged plan ({h['method']} over {h.get('futures', '?')} "
-                  f"{h.get('over', '')}, {h['status']})"]
+        lines += ["", f"Hedged plan ({h['method']}, over {h['over']})"]
         if h.get("expected_npv") is not None:
-            det = h.get("deterministic_expected_npv")
-            gain = "" if det is None else f"; saves {_n(det - h['expected_npv'])}"
-            lines.append(f"  expected npv {_n(h['expected_npv'])} vs base plan's commitments "
-                         f"{_n(det)}{gain} {cur}")
+            det, det90 = h.get("deterministic_expected_npv"), h.get("deterministic_p90_npv")
+            lines.append(f"  expected {_n(h['expected_npv'])} {cur} ({_pct(h['expected_npv'], det)}"
+                         f" vs the base plan's commitments), p90 {_n(h.get('p90_npv'))} "
+                         f"({_pct(h.get('p90_npv'), det90)})")
+            if h.get("gap_to_bound") is not None:
+                lines.append(f"  at most {h['gap_to_bound']:.1%} above the bound of perfect "
+                             f"information ({_n(h['bound_npv'])} {cur})")
             if h.get("kept_base"):
-                lines.append("  (the solver stopped above the base commitments: kept them)")
-            diffs = h.get("differences") or []
-            if not diffs:
+                lines.append("  Keeps the base plan's commitments (nothing found beats them on "
+                             "these futures)")
+            elif not h.get("changes"):
                 lines.append("  Commits the same as the base plan")
-            for d in diffs[:8]:
-                lines.append(f"  {d['kind']:<9}{d['offer'][:26]:<27}{d['month']:<9}"
-                             f"{d['base_gpus']:>7.2f} -> {d['hedged_gpus']:.2f} GPUs")
-            if len(diffs) > 8:
-                lines.append(f"  ... {len(diffs) - 8} more in --json / --out")
+            for text in (h.get("changes") or [])[:8]:
+                lines.append(f"  - {text}")
+            if len(h.get("changes") or []) > 8:
+                lines.append(f"  ... {len(h['changes']) - 8} more in --json / --out")
         elif h.get("error"):
             lines.append(f"  {h['error']}")
     return "\n".join(line if len(line) <= width else line[: width - 3] + "..."
                      for line in lines)
 
 
-__all__ = ["DEFAULT_DISTRIBUTIONS", "StressOptions", "Future", "commitment_differences", "cvar",
-           "hedge_inputs", "percentiles", "regret_rows", "render", "run_task", "sample_futures",
-           "stress"]
+__all__ = ["AUTO", "DEFAULT_DISTRIBUTIONS", "StressOptions", "StressResult", "Future",
+           "Task", "commitment_differences", "cvar", "hedge_inputs", "percentiles",
+           "regret_rows", "render", "run_task", "sample_futures", "stress"]
