@@ -348,21 +348,42 @@ def compute_result(inputs: PlanInputs, values: dict[str, pd.DataFrame], solver: 
         served.append((p, w, "api", a, mtok_per_month * length[p]))
 
     # Self-hosted tokens, split between the channels of the fleet pool: owned first, then
-    # reserved, then on-demand (on-demand is only held when the others are full).
+    # reserved, then on-demand (on-demand is only held when the others are full). Work that
+    # cannot wait, served on spot, is served by the fleet's backup the (1 - a) of the hours
+    # spot is away.
     capacity = {(w, g): r for w, g, r in zip(inputs.capacity["workload"], inputs.capacity["gpu"],
                                              inputs.capacity["mtok_per_gpu_hour"], strict=True)}
+    busiest = {}
+    if "busiest" in inputs.demand.columns:
+        busiest = {(w, sl): float(b) for w, sl, b in zip(
+            inputs.demand["workload"], inputs.demand["slice"], inputs.demand["busiest"],
+            strict=True)}
+    deferrable = inputs.workloads["deferrable"].to_dict()
+    spot_availability = {(g, p): a for g, c, p, a in zip(
+        values["rent"]["gpu"], values["rent"]["channel"], values["rent"]["period"],
+        values["rent"]["availability"], strict=True) if c == "spot"}
     assign = values["assign"]
     gpu_hours: dict = defaultdict(float)  # (workload, gpu) -> GPU-hours used
-    if len(assign):
-        used = assign[assign["pool"] == "fleet"].groupby(["gpu", "period", "slice"])[
-            "gpus"].sum().to_dict()
-        for w, g, pool, p, s, gpus in assign.itertuples(index=False):
-            hours = gpus * fraction[s] * HOURS_PER_MONTH * length[p]
-            gpu_hours[(w, g)] += hours
-            mtok = hours * capacity[(w, g)]
-            if pool == "spot":
-                served.append((p, w, "spot", g, mtok))
-                continue
+    uses: list[tuple] = []  # (workload, gpu, period, slice, fleet GPUs, spot GPUs, mtok per GPU-h)
+    for w, g, pool, p, s, gpus in assign.itertuples(index=False):
+        per_hour = capacity[(w, g)] / busiest.get((w, s), 1.0)
+        if pool == "fleet":
+            uses.append((w, g, p, s, gpus, 0.0, per_hour))
+        elif deferrable[w]:
+            uses.append((w, g, p, s, 0.0, gpus, per_hour))
+        else:
+            a = spot_availability.get((g, p), 1.0)
+            uses.append((w, g, p, s, (1 - a) * gpus, a * gpus, per_hour))
+    used: dict = defaultdict(float)
+    for _, g, p, s, in_fleet, _, _ in uses:
+        used[(g, p, s)] += in_fleet
+    for w, g, p, s, in_fleet, on_spot, per_hour in uses:
+        hours_per_gpu = fraction[s] * HOURS_PER_MONTH * length[p]
+        gpu_hours[(w, g)] += (in_fleet + on_spot) * hours_per_gpu
+        if on_spot:
+            served.append((p, w, "spot", g, on_spot * hours_per_gpu * per_hour))
+        if in_fleet:
+            mtok = in_fleet * hours_per_gpu * per_hour
             total = used[(g, p, s)]
             owned = min(fleet[(p, g, "purchase")][0], total) if (p, g, "purchase") in fleet \
                 else 0.0
