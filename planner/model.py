@@ -97,6 +97,10 @@ class PlanModel(_SizedProblem):
     reserve_unit: dict[str, int] = field(default_factory=dict)  # reserved offer -> unit_gpus
     # (gpu, model, precision, tp, pool, period, slice) -> whole replicas
     replicas: dict[tuple, pulp.LpVariable] = field(default_factory=dict)
+    # On-demand backup of spot serving work that cannot wait, (gpu, period, slice) -> units,
+    # and the present cost of an on-demand GPU-hour over a period, (gpu, period) -> money.
+    backup: dict[tuple[str, int, str], pulp.LpVariable] = field(default_factory=dict)
+    backup_pv: dict[tuple[str, int], float] = field(default_factory=dict)
     assign: dict[tuple[str, str, str, int, str], pulp.LpVariable] = field(default_factory=dict)
     api: dict[tuple[str, str, int, str], pulp.LpVariable] = field(default_factory=dict)
     site: dict[int, pulp.LpVariable] = field(default_factory=dict)
@@ -204,6 +208,7 @@ def build(inputs: PlanInputs, *, relax: bool = False, fixed_commitments: pd.Data
     add_apis(model, frame, objective)
     add_demand(model, frame, objective, unmet_penalty, need)
     add_gpu_capacity(model, frame, owned, reserved)
+    add_spot_backup(model, frame, objective)
     add_whole_gpus(model, frame, owned, reserved, peak)
     add_min_replicas(model, frame, peak)
     add_api_rate_limits(model, frame)
@@ -559,12 +564,14 @@ def add_rentals(model: PlanModel, frame: _Frame, options: _Options, objective: d
     for (g, channel, p), (offer, availability, pv_hour, unit, billing) in \
             options.rentals.items():
         model.rent_offer[(g, channel, p)] = (offer, availability, unit, billing)
+        if channel == "on_demand":
+            model.backup_pv[(g, p)] = pv_hour
         monthly = None
         if billing == "month":
             monthly = model.column(_name(channel, g, frame.label[p], "month"), 0, None, category)
         for s in frame.slices:
-            var = monthly or model.column(_name(channel, g, frame.label[p], s), 0, None,
-                                          category)
+            var = monthly if monthly is not None else model.column(
+                _name(channel, g, frame.label[p], s), 0, None, category)
             model.rent[(g, channel, p, s)] = var
             objective[var] += unit * pv_hour * frame.fraction[s] * availability
 
@@ -582,14 +589,16 @@ def add_assignments(model: PlanModel, frame: _Frame) -> None:
         {o for o, _ in model.reserve}), "gpu"])
     spot_gpus = {k[0] for k in model.rent if k[1] == "spot"}
     for w, g in zip(inputs.capacity["workload"], inputs.capacity["gpu"], strict=True):
-        # Work that cannot wait needs firm backup (the fleet pool of the same GPU) for the
-        # hours spot is away: no spot without it.
-        spot = g in spot_gpus and spot_ok[w] and (deferrable[w] or g in fleet_gpus)
-        for pool, present in ((FLEET, g in fleet_gpus), (SPOT, spot)):
+        for pool, present in ((FLEET, g in fleet_gpus), (SPOT, g in spot_gpus and spot_ok[w])):
             if not present:
                 continue
             for p in frame.periods:
                 if pool == SPOT and (g, "spot", p) not in model.rent_offer:
+                    continue
+                # Work that cannot wait needs on-demand GPUs of the same type as backup for
+                # the hours spot is away (add_spot_backup): no spot without an offer for them.
+                if pool == SPOT and not deferrable[w] and \
+                        (g, "on_demand", p) not in model.rent_offer:
                     continue
                 for s in frame.slices:
                     model.assign[(w, g, pool, p, s)] = model.column(
@@ -656,11 +665,12 @@ def add_demand(model: PlanModel, frame: _Frame, objective: dict,
 def add_gpu_capacity(model: PlanModel, frame: _Frame, owned: dict, reserved: dict) -> None:
     """Whole replicas, and a GPU-hour used at most once. Per deployment d (gpu, model,
     precision, tp), pool, period and slice, the workloads using it fit its replicas:
-        fleet: sum assign[w] + sum (1 - a) x spot assign[v]  <= tp x replicas
+        fleet: sum assign[w]                                  <= tp x replicas
         spot:  sum assign[w] (deferrable) + a x sum assign[v] <= a x tp x replicas
-    where v are workloads that are not deferrable: their spot GPUs serve when present (a of the
-    hours) and the fleet of the same GPU backs them up for the other (1 - a) (spot risk,
-    docs/plan.md). Per GPU type, pool, period and slice the replicas fit the GPUs held:
+    where v are workloads that are not deferrable: their spot GPUs serve whenever present (a
+    of the hours; on-demand backup serves the rest, add_spot_backup) while deferrable work only
+    gets the derated a (spot risk, docs/plan.md). Per GPU type, pool, period and slice the
+    replicas fit the GPUs held:
         sum tp x replicas <= owned + reserved + on-demand (fleet) | spot (spot pool)."""
     inputs = model.inputs
     deps = _deployments(inputs)
@@ -673,12 +683,7 @@ def add_gpu_capacity(model: PlanModel, frame: _Frame, owned: dict, reserved: dic
             use[(dep, FLEET, p, s)][var] = 1.0
             continue
         availability = model.rent_offer[(g, "spot", p)][1]
-        if deferrable[w]:
-            use[(dep, SPOT, p, s)][var] = 1.0
-        else:
-            use[(dep, SPOT, p, s)][var] = availability
-            if availability < 1:
-                use[(dep, FLEET, p, s)][var] = 1 - availability
+        use[(dep, SPOT, p, s)][var] = 1.0 if deferrable[w] else availability
     held: dict = defaultdict(dict)  # (g, pool, p, s) -> {replicas: tp}
     for (dep, pool, p, s), terms in sorted(use.items(), key=lambda kv: (
             kv[0][0], kv[0][1], kv[0][2], kv[0][3])):
@@ -702,6 +707,34 @@ def add_gpu_capacity(model: PlanModel, frame: _Frame, owned: dict, reserved: dic
         else:
             terms[model.rent[(g, "spot", p, s)]] = -model.rent_offer[(g, "spot", p)][2]
         model.row(terms, pulp.LpConstraintLE, _name("capacity", g, pool, frame.label[p], s), 0)
+
+
+def add_spot_backup(model: PlanModel, frame: _Frame, objective: dict) -> None:
+    """Spot risk priced: GPUs of a pool that serve work which cannot wait are backed up by as
+    many on-demand GPUs of the same type for the (1 - a) of the hours spot is away, paid for
+    those hours (an offer billed by the month: all of them). backup[g, p, s] is whole units:
+        sum assign[v, g, spot, p, s] (v not deferrable) <= unit x backup[g, p, s]"""
+    inputs = model.inputs
+    deferrable = inputs.workloads["deferrable"].to_dict()
+    served: dict = defaultdict(dict)
+    for (w, g, pool, p, s), var in model.assign.items():
+        if pool == SPOT and not deferrable[w]:
+            served[(g, p, s)][var] = 1.0
+    if not served:
+        return
+    category = pulp.LpContinuous if model.relax else pulp.LpInteger
+    rentals = model.backup_pv
+    for (g, p, s), terms in sorted(served.items()):
+        offer, _, unit, billing = model.rent_offer[(g, "on_demand", p)]
+        away = 1 - model.rent_offer[(g, "spot", p)][1]
+        share = 1.0 if billing == "month" else away
+        name = _name(g, frame.label[p], s)
+        var = model.column(f"backup_{name}", 0, None, category)
+        model.backup[(g, p, s)] = var
+        objective[var] += unit * rentals[(g, p)] * frame.fraction[s] * share
+        terms = dict(terms)
+        terms[var] = -float(unit)
+        model.row(terms, pulp.LpConstraintLE, f"backup_{name}", 0)
 
 
 def add_whole_gpus(model: PlanModel, frame: _Frame, owned: dict, reserved: dict,
@@ -924,6 +957,13 @@ def decision_values(model: PlanModel) -> dict[str, pd.DataFrame]:
                               for (g, c, p, s), v in model.rent.items() if _value(v)],
                              columns=["gpu", "channel", "period", "slice", "offer",
                                       "availability", "gpus"]),
+        "backup": pd.DataFrame([(g, p, s, *model.rent_offer[(g, "on_demand", p)][:1],
+                                 1 - model.rent_offer[(g, "spot", p)][1],
+                                 model.rent_offer[(g, "on_demand", p)][3],
+                                 _value(v) * model.rent_offer[(g, "on_demand", p)][2])
+                                for (g, p, s), v in model.backup.items() if _value(v)],
+                               columns=["gpu", "period", "slice", "offer", "away", "billing",
+                                        "gpus"]),
         "replicas": pd.DataFrame([(*k, _value(v)) for k, v in model.replicas.items()
                                   if _value(v)],
                                  columns=["gpu", "model", "precision", "tp", "pool", "period",

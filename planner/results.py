@@ -336,6 +336,19 @@ def compute_result(inputs: PlanInputs, values: dict[str, pd.DataFrame], solver: 
         slot[1] += gpus * fraction[s]
         slot[2] += hours_per_month * length[p]
 
+    # On-demand backup of spot for work that cannot wait: paid the hours spot is away (all
+    # hours when billed by the month).
+    for g, p, s, offer, away, billing, gpus in values.get(
+            "backup", pd.DataFrame(columns=range(7))).itertuples(index=False):
+        share = 1.0 if billing == "month" else away
+        hours_per_month = gpus * fraction[s] * HOURS_PER_MONTH * share
+        for m in months(p):
+            cash.append((m, "on_demand", g, None, hours_per_month * prices[(offer, m)]))
+        slot = fleet[(p, g, "on_demand")]
+        slot[0] = max(slot[0], gpus)
+        slot[1] += gpus * fraction[s] * share
+        slot[2] += hours_per_month * length[p]
+
     # APIs: per token at the month's price.
     api_price = {(w, a, int(m)): float(pr) for w, a, m, pr in zip(
         inputs.apis["workload"], inputs.apis["api"], inputs.apis["month"],
@@ -349,8 +362,8 @@ def compute_result(inputs: PlanInputs, values: dict[str, pd.DataFrame], solver: 
 
     # Self-hosted tokens, split between the channels of the fleet pool: owned first, then
     # reserved, then on-demand (on-demand is only held when the others are full). Work that
-    # cannot wait, served on spot, is served by the fleet's backup the (1 - a) of the hours
-    # spot is away.
+    # cannot wait, served on spot, is served by on-demand backup the (1 - a) of the hours spot
+    # is away.
     capacity = {(w, g): r for w, g, r in zip(inputs.capacity["workload"], inputs.capacity["gpu"],
                                              inputs.capacity["mtok_per_gpu_hour"], strict=True)}
     busiest = {}
@@ -364,24 +377,27 @@ def compute_result(inputs: PlanInputs, values: dict[str, pd.DataFrame], solver: 
         values["rent"]["availability"], strict=True) if c == "spot"}
     assign = values["assign"]
     gpu_hours: dict = defaultdict(float)  # (workload, gpu) -> GPU-hours used
-    uses: list[tuple] = []  # (workload, gpu, period, slice, fleet GPUs, spot GPUs, mtok per GPU-h)
+    # (workload, gpu, period, slice, fleet GPUs, spot GPUs, backup GPUs, Mtok per GPU-hour)
+    uses: list[tuple] = []
     for w, g, pool, p, s, gpus in assign.itertuples(index=False):
         per_hour = capacity[(w, g)] / busiest.get((w, s), 1.0)
         if pool == "fleet":
-            uses.append((w, g, p, s, gpus, 0.0, per_hour))
+            uses.append((w, g, p, s, gpus, 0.0, 0.0, per_hour))
         elif deferrable[w]:
-            uses.append((w, g, p, s, 0.0, gpus, per_hour))
+            uses.append((w, g, p, s, 0.0, gpus, 0.0, per_hour))
         else:
             a = spot_availability.get((g, p), 1.0)
-            uses.append((w, g, p, s, (1 - a) * gpus, a * gpus, per_hour))
+            uses.append((w, g, p, s, 0.0, a * gpus, (1 - a) * gpus, per_hour))
     used: dict = defaultdict(float)
-    for _, g, p, s, in_fleet, _, _ in uses:
+    for _, g, p, s, in_fleet, _, _, _ in uses:
         used[(g, p, s)] += in_fleet
-    for w, g, p, s, in_fleet, on_spot, per_hour in uses:
+    for w, g, p, s, in_fleet, on_spot, on_backup, per_hour in uses:
         hours_per_gpu = fraction[s] * HOURS_PER_MONTH * length[p]
-        gpu_hours[(w, g)] += (in_fleet + on_spot) * hours_per_gpu
+        gpu_hours[(w, g)] += (in_fleet + on_spot + on_backup) * hours_per_gpu
         if on_spot:
             served.append((p, w, "spot", g, on_spot * hours_per_gpu * per_hour))
+        if on_backup:
+            served.append((p, w, "on_demand", g, on_backup * hours_per_gpu * per_hour))
         if in_fleet:
             mtok = in_fleet * hours_per_gpu * per_hour
             total = used[(g, p, s)]

@@ -280,7 +280,8 @@ def _returned_cost(highs, cost) -> float:
 
 REPLICAS, COMMITMENT, RENTAL = 1, 2, 3  # kinds of whole-number columns (_column_kind)
 _KIND_PREFIXES = (("replicas_", REPLICAS), ("buy_", COMMITMENT), ("reserve_", COMMITMENT),
-                  ("x_", COMMITMENT), ("on_demand_", RENTAL), ("spot_", RENTAL))
+                  ("x_", COMMITMENT), ("on_demand_", RENTAL), ("spot_", RENTAL),
+                  ("backup_", RENTAL))
 
 
 def _column_kind(name: str) -> int:
@@ -355,12 +356,15 @@ def _dive(highs, budget_s: float | None = None):
     if kinds is None or len(kinds) != len(lower):
         stages = [(general, "nearest")]
     else:
-        stages = [(general[kinds[general] == REPLICAS], "up"),
+        stages = [(general[kinds[general] == REPLICAS], "rounds"),
                   (general[kinds[general] == COMMITMENT], "nearest"),
                   (general[(kinds[general] != REPLICAS) & (kinds[general] != COMMITMENT)],
                    "up")]
     for columns, rule in stages:
         if not found or not len(columns):
+            continue
+        if rule == "rounds":
+            found = _round_in_rounds(diver, columns, fix, resolve)
             continue
         value = np.asarray(diver.getSolution().col_value)[columns]
         fix(columns, np.round(value) if rule == "nearest" else np.ceil(value - 1e-6))
@@ -371,6 +375,30 @@ def _dive(highs, budget_s: float | None = None):
             fix(columns, np.ceil(value - 1e-6))
             found = resolve()
     return np.asarray(diver.getSolution().col_value) if found else None
+
+
+def _round_in_rounds(diver, columns, fix, resolve) -> bool:
+    """Whole replicas as the binaries are fixed: round after round, those the LP holds within
+    1e-6 of a whole number, or with a fractional part >= 0.5 (up) or <= 0.1 (down), are fixed
+    and the LP solved again; when none qualifies the most fractional one goes up."""
+    import numpy as np
+
+    unfixed = np.asarray(columns)
+    found = True
+    while found and len(unfixed):
+        value = np.asarray(diver.getSolution().col_value)[unfixed]
+        whole = np.abs(value - np.round(value)) <= 1e-6
+        part = value - np.floor(value)
+        up = ~whole & (part >= 0.5)
+        down = ~whole & (part <= 0.1)
+        chosen = whole | up | down
+        if not chosen.any():
+            up[int(np.argmax(part))] = chosen[int(np.argmax(part))] = True
+        target = np.where(whole, np.round(value), np.where(up, np.ceil(value), np.floor(value)))
+        fix(unfixed[chosen], target[chosen])
+        unfixed = unfixed[~chosen]
+        found = resolve()
+    return found
 
 
 def _return_freed_memory() -> None:

@@ -4,6 +4,7 @@ hour served. Each answer is worked on paper in the test's comment."""
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -79,3 +80,89 @@ def test_seed001_heavy_reserves_one_whole_h100_group_at_its_hand_price():
     held = result.fleet[["gpu", "channel", "gpus"]].drop_duplicates()
     assert held.values.tolist() == [["H100-SXM", "reserved", 4.0]]
     assert (result.fleet["gpus"] % 1 == 0).all()
+
+
+# --------------------------------------------------------------------------- sellable units
+
+
+def test_a_reservation_sold_in_eight_gpu_units_loses_a_three_gpu_need():
+    # 3 GPUs of flat load for 12 months; on demand 1.00/h = 730 a GPU-month, a 12-month
+    # reservation 400 a GPU-month. In 1-GPU units: reserve 3, 3 x 400 x 12 = 14,400. In 8-GPU
+    # units one unit is 8 x 400 x 12 = 38,400, dearer than 3 on demand (3 x 730 x 12 = 26,280).
+    inputs = tiny(12, mtok_per_month=3 * 730, on_demand=1.0, reserved=(400.0, 12))
+    single = solve(inputs)
+    assert single.npv == pytest.approx(14400, rel=REL)
+    assert single.commitments["gpus"].tolist() == [3.0]
+    node = solve(replace(inputs, reserved=inputs.reserved.assign(unit_gpus=8)))
+    assert node.npv == pytest.approx(26280, rel=REL)
+    assert len(node.commitments) == 0
+    assert set(node.fleet["channel"]) == {"on_demand"}
+
+
+def test_monthly_billing_holds_the_peak_all_day():
+    # Peak 4 hours at 2 GPUs, the other 20 at 1 GPU (slices 'peak' 4 h, 'offpeak' 20 h). Billed
+    # by the hour at 1.00: (2 x 4 + 1 x 20) x 30.42 days = 28/24 x 730 = 851.67 a month. Billed
+    # by the month at the same price, 2 GPUs all month: 1,460.
+    hourly = _two_slices(tiny(2, on_demand=1.0))
+    assert solve(hourly).npv == pytest.approx(2 * 28 / 24 * 730, rel=REL)
+    monthly = replace(hourly, rentals=hourly.rentals.assign(billing="month"))
+    assert solve(monthly).npv == pytest.approx(2 * 2 * 730, rel=REL)
+
+
+def _two_slices(inputs):
+    """The tiny plan with a 4-hour peak at 2 Mtok/h and 20 off-peak hours at 1 Mtok/h."""
+    months = inputs.months
+    demand = pd.DataFrame({"workload": "w", "month": [m for m in range(months) for _ in (0, 1)],
+                           "slice": ["peak", "offpeak"] * months,
+                           "mtok": [2 * 4 / 24 * 730, 20 / 24 * 730] * months})
+    slices = pd.DataFrame({"slice": ["peak", "offpeak"], "hours_per_day": [4, 20],
+                           "hours": ["10,11,12,13", "rest"]}).set_index("slice")
+    return replace(inputs, demand=demand, slices=slices)
+
+
+# --------------------------------------------------------------------------- spot risk
+
+
+def _with_spot(inputs, availability: float, price: float = 0.4, deferrable: bool = False):
+    spot = pd.DataFrame({"offer": "sp", "gpu": "G", "channel": "spot",
+                         "month": range(inputs.months), "price_per_gpu_hour": price,
+                         "availability": availability})
+    workloads = inputs.workloads.assign(deferrable=deferrable)
+    return replace(inputs, rentals=pd.concat([inputs.rentals, spot], ignore_index=True),
+                   workloads=workloads)
+
+
+@pytest.mark.parametrize(("availability", "per_hour"), [(0.95, 0.95 * 0.4 + 0.05 * 1.0),
+                                                        (0.5, 0.5 * 0.4 + 0.5 * 1.0),
+                                                        (0.05, 0.05 * 0.4 + 0.95 * 1.0)])
+def test_spot_for_work_that_cannot_wait_pays_on_demand_backup(availability, per_hour):
+    # One GPU of chat load. A spot GPU at 0.40/h is there a of the hours (paid then); for the
+    # other 1 - a an on-demand GPU at 1.00/h serves: a x 0.40 + (1 - a) x 1.00 per hour, below
+    # on demand alone (1.00) at every a, so spot wins: 0.43, 0.70, 0.97 x 730 a month.
+    result = solve(_with_spot(tiny(3, on_demand=1.0), availability))
+    assert result.npv == pytest.approx(3 * 730 * per_hour, rel=REL)
+    assert result.mix()["spot"] == pytest.approx(availability)
+    assert result.mix()["on_demand"] == pytest.approx(1 - availability)
+
+
+def test_spot_availability_005_costs_more_than_095():
+    cost = {a: solve(_with_spot(tiny(3, on_demand=1.0), a)).npv for a in (0.05, 0.95)}
+    assert cost[0.05] > cost[0.95]
+
+
+def test_chat_on_spot_at_half_availability_loses_to_a_three_year_reservation():
+    # Spot at a = 0.5 with on-demand backup: 0.5 x 0.40 + 0.5 x 1.00 = 0.70/h = 511 a month;
+    # a 36-month reservation at 0.43 x 730 = 313.90 a month wins.
+    inputs = _with_spot(tiny(36, on_demand=1.0, reserved=(313.9, 36)), 0.5)
+    result = solve(inputs)
+    assert result.npv == pytest.approx(36 * 313.9, rel=REL)
+    assert result.mix()["reserved"] == pytest.approx(1.0)
+
+
+def test_deferrable_work_on_spot_only_loses_throughput():
+    # Deferrable: no backup; at a = 0.5 two spot GPUs deliver one GPU of work, paid the half
+    # of the hours they are there: 2 x 0.5 x 0.40 = 0.40/h = 292 a month.
+    result = solve(_with_spot(tiny(3, on_demand=1.0), 0.5, deferrable=True))
+    assert result.npv == pytest.approx(3 * 0.4 * 730, rel=REL)
+    assert result.mix()["spot"] == pytest.approx(1.0)
+    assert result.fleet["gpus"].max() == 2.0
