@@ -3,6 +3,7 @@ hour served. Each answer is worked on paper in the test's comment."""
 
 from __future__ import annotations
 
+import math
 import textwrap
 from dataclasses import replace
 
@@ -166,3 +167,45 @@ def test_deferrable_work_on_spot_only_loses_throughput():
     assert result.npv == pytest.approx(3 * 0.4 * 730, rel=REL)
     assert result.mix()["spot"] == pytest.approx(1.0)
     assert result.fleet["gpus"].max() == 2.0
+
+
+# --------------------------------------------------------------------------- busiest hour
+
+
+def test_a_one_hour_spike_of_4_6_times_the_mean_is_served(tmp_path):
+    # 24 distinct hourly levels (more than 6 patterns: hours grouped into 4-hour blocks); hour
+    # 12 is 4.6 x the day's mean. The block holding it must hold the GPUs of that hour:
+    # ceil(4.6 x mean rate / Mtok per GPU-hour), where averaging the block would hold fewer.
+    others = [1 + 0.01 * h for h in range(24) if h != 12]
+    spike = 4.6 * sum(others) / (24 - 4.6)
+    profile = others[:12] + [spike] + others[12:]
+    path = _scenario(tmp_path, f"""\
+name: spike
+start: 2026-07
+months: 1
+currency: USD
+offers: [h200-on-demand-usd]
+workloads:
+  chat:
+    input_tokens: 800
+    output_tokens: 400
+    demand: {{requests_per_day: 20000000, growth_per_year: 0.0}}
+    hourly_profile: {profile}
+    slo: {{ttft_ms: 5000, tpot_ms: 200}}
+    self_host: [llama-3.1-8b]
+    api_allowed: false
+""")
+    loaded = load(path)
+    result = plan(loaded)
+    inputs = result.inputs
+    rate = float(inputs.capacity["mtok_per_gpu_hour"].iloc[0])
+    mean_rate = 20_000_000 * 1200 / 1e6 / 24  # Mtok per hour
+    need = math.ceil(4.6 * mean_rate / rate - 1e-9)
+    assert len(inputs.slices) == 6
+    spike_slice = next(s for s, hours in inputs.slices["hours"].items()
+                       if "12" in hours.split(","))
+    block = [int(h) for h in inputs.slices.loc[spike_slice, "hours"].split(",")]
+    levels = [24 * v / sum(profile) for v in profile]
+    averaged = math.ceil(sum(levels[h] for h in block) / 4 * mean_rate / rate - 1e-9)
+    assert averaged < need  # the old rule left the spike short
+    assert result.fleet["gpus"].max() == need
