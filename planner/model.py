@@ -207,7 +207,7 @@ def build(inputs: PlanInputs, *, relax: bool = False, fixed_commitments: pd.Data
     add_assignments(model, frame)
     add_apis(model, frame, objective)
     add_demand(model, frame, objective, unmet_penalty, need)
-    add_gpu_capacity(model, frame, owned, reserved)
+    add_gpu_capacity(model, frame, owned, reserved, peak)
     add_spot_backup(model, frame, objective)
     add_whole_gpus(model, frame, owned, reserved, peak)
     add_min_replicas(model, frame, peak)
@@ -662,7 +662,8 @@ def add_demand(model: PlanModel, frame: _Frame, objective: dict,
                 model.row(terms, pulp.LpConstraintEQ, _name("demand", w, label, key), rhs)
 
 
-def add_gpu_capacity(model: PlanModel, frame: _Frame, owned: dict, reserved: dict) -> None:
+def add_gpu_capacity(model: PlanModel, frame: _Frame, owned: dict, reserved: dict,
+                     peak: dict[tuple[str, int, str], float]) -> None:
     """Whole replicas, and a GPU-hour used at most once. Per deployment d (gpu, model,
     precision, tp), pool, period and slice, the workloads using it fit its replicas:
         fleet: sum assign[w]                                  <= tp x replicas
@@ -671,10 +672,22 @@ def add_gpu_capacity(model: PlanModel, frame: _Frame, owned: dict, reserved: dic
     of the hours; on-demand backup serves the rest, add_spot_backup) while deferrable work only
     gets the derated a (spot risk, docs/plan.md). Per GPU type, pool, period and slice the
     replicas fit the GPUs held:
-        sum tp x replicas <= owned + reserved + on-demand (fleet) | spot (spot pool)."""
+        sum tp x replicas <= owned + reserved + on-demand (fleet) | spot (spot pool).
+    The replicas a deployment can need are data: at most its workloads' busiest hours over a
+    replica's capacity (min_replicas aside), the upper bound of each variable."""
     inputs = model.inputs
     deps = _deployments(inputs)
+    rate = _capacity_rates(inputs)
+    least = _min_replicas(inputs)
     deferrable = inputs.workloads["deferrable"].to_dict()
+    most: dict = defaultdict(float)  # (dep, pool, p, s) -> GPUs its workloads may need at most
+    floor: dict = defaultdict(int)  # (dep, pool, p, s) -> min_replicas of its workloads
+    for (w, g, pool, p, s), _ in model.assign.items():
+        key = (deps[(w, g)], pool, p, s)
+        # Deferrable work gets a of a spot replica: 1/a as many replicas for the same work.
+        derate = model.rent_offer[(g, "spot", p)][1] if pool == SPOT and deferrable[w] else 1
+        most[key] += peak[(w, p, s)] / rate[(w, g)] / derate
+        floor[key] = max(floor[key], least.get(w, 0))
     category = pulp.LpContinuous if model.relax else pulp.LpInteger
     use: dict = defaultdict(dict)  # (dep, pool, p, s) -> {assign: coefficient}
     for (w, g, pool, p, s), var in model.assign.items():
@@ -689,7 +702,8 @@ def add_gpu_capacity(model: PlanModel, frame: _Frame, owned: dict, reserved: dic
             kv[0][0], kv[0][1], kv[0][2], kv[0][3])):
         g, name_model, precision, tp = dep
         name = _name(g, name_model, precision, tp, pool, frame.label[p], s)
-        var = model.column(f"replicas_{name}", 0, None, category)
+        upper = max(math.ceil(most[(dep, pool, p, s)] / tp - 1e-9), floor[(dep, pool, p, s)])
+        var = model.column(f"replicas_{name}", 0, upper, category)
         model.replicas[(*dep, pool, p, s)] = var
         availability = 1.0 if pool == FLEET else model.rent_offer[(g, "spot", p)][1]
         terms = dict(terms)

@@ -209,3 +209,18 @@ workloads:
     averaged = math.ceil(sum(levels[h] for h in block) / 4 * mean_rate / rate - 1e-9)
     assert averaged < need  # the old rule left the spike short
     assert result.fleet["gpus"].max() == need
+
+
+# --------------------------------------------------------------------------- min_replicas
+
+
+@pytest.mark.parametrize(("least", "api_price", "expected"), [
+    (0, None, 730.0),        # half a GPU of load: one whole GPU on demand, 730 a month
+    (2, None, 2 * 730.0),    # two replicas kept (survive a node loss): 1,460 a month
+    (2, 1.5, 365 * 1.5),     # 365 Mtok on the API at 1.50 = 547.50 beats 2 GPUs (not 1 GPU)
+])
+def test_min_replicas_are_kept_whenever_self_hosted(least, api_price, expected):
+    inputs = tiny(3, mtok_per_month=365.0, on_demand=1.0, api_price=api_price)
+    inputs = replace(inputs, workloads=inputs.workloads.assign(min_replicas=least))
+    result = solve(inputs)
+    assert result.npv == pytest.approx(3 * expected, rel=REL)
