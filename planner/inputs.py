@@ -330,14 +330,15 @@ def build_inputs(loaded: Loaded, channels: Iterable[str] | None = None, *,
                     "offer": oid, "gpu": o.gpu, "month": m, "price_per_gpu": price,
                     "unit_gpus": o.unit_gpus or 1, "lead_time_months": o.lead_time_months or 0,
                     "residual_per_gpu": fin.book_value(price, months - m,
-                                                       finance.depreciation_years)})
+                                                       finance.depreciation_years),
+                    "provider": o.provider})
             elif o.channel == "reserved":
                 if m % step:
                     continue
                 reserved_rows.append({"offer": oid, "gpu": o.gpu, "month": m,
                                       "term_months": o.term_months,
                                       "price_per_gpu_month": price,
-                                      "unit_gpus": o.unit_gpus or 1})
+                                      "unit_gpus": o.unit_gpus or 1, "provider": o.provider})
             else:
                 rental_rows.append({"offer": oid, "gpu": o.gpu, "channel": o.channel,
                                     "month": m, "price_per_gpu_hour": price,
@@ -346,9 +347,10 @@ def build_inputs(loaded: Loaded, channels: Iterable[str] | None = None, *,
                                     "billing": o.billing or "hour"})
     purchases = pd.DataFrame(purchase_rows, columns=[
         "offer", "gpu", "month", "price_per_gpu", "unit_gpus", "lead_time_months",
-        "residual_per_gpu"])
+        "residual_per_gpu", "provider"])
     reserved = pd.DataFrame(reserved_rows, columns=["offer", "gpu", "month", "term_months",
-                                                    "price_per_gpu_month", "unit_gpus"])
+                                                    "price_per_gpu_month", "unit_gpus",
+                                                    "provider"])
     rentals = pd.DataFrame(rental_rows, columns=["offer", "gpu", "channel", "month",
                                                  "price_per_gpu_hour", "availability",
                                                  "unit_gpus", "billing"])

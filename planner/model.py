@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import pulp
 
+from planner import costs
 from planner.errors import InputError
 from planner.inputs import PlanInputs
 from planner.units import HOURS_PER_MONTH, month_index
@@ -342,10 +343,12 @@ class _Options:
 
 
 def _options(model: PlanModel, frame: _Frame) -> _Options:
-    """The money of each option. A purchase pays its price in its month, serves from the first
-    period starting after its lead time to the horizon end (opex from then), and is credited
-    its straight-line book value at the horizon end. A reservation pays every month of its
-    term, past the horizon too, and serves in every period its term covers whole. Per (gpu,
+    """The money of each option, from planner.costs (the definition results report too). A
+    purchase pays its price in its month, serves from the first period starting after its lead
+    time to the horizon end (opex from then), and is credited its straight-line book value at
+    the horizon end. A reservation pays every month of its term; only the months inside the
+    horizon count (costs: the horizon's end rule); it serves in every period its term covers
+    whole. Per (gpu,
     channel, period) the cheapest rental offer available at the period's start is the only one
     that can matter (rentals have no capacity limit); spot pays only `availability` of the hours
     and delivers as much."""
@@ -358,10 +361,10 @@ def _options(model: PlanModel, frame: _Frame) -> _Options:
         model.serve_period[(row.offer, m0)] = serve
         if bound.get(row.gpu, 0.0) <= 0 or serve is None:
             continue  # never useful, or bought too late to serve before the horizon ends
-        opex_pv = opex[row.gpu] * HOURS_PER_MONTH * sum(
-            disc[m] for m in range(frame.first[serve], frame.horizon))
-        purchases.append((row, serve, row.price_per_gpu * disc[m0]
-                          - row.residual_per_gpu * disc[frame.horizon] + opex_pv))
+        flows = costs.purchase_flows(row.price_per_gpu, m0, frame.first[serve], frame.horizon,
+                                     opex[row.gpu])
+        purchases.append((row, serve, costs.present_cost(flows, disc.__getitem__, frame.horizon,
+                                                         credit=row.residual_per_gpu)))
     contracts = []
     for row in _with_units(inputs.reserved).itertuples(index=False):
         m0, term = int(row.month), int(row.term_months)
@@ -369,8 +372,9 @@ def _options(model: PlanModel, frame: _Frame) -> _Options:
                   if frame.first[p] >= m0 and frame.first[p] + frame.length[p] <= m0 + term]
         model.active_periods[(row.offer, m0)] = active
         if active and bound.get(row.gpu, 0.0) > 0:
-            cost = row.price_per_gpu_month * sum(disc[m] for m in range(m0, m0 + term))
-            contracts.append((row, active, cost))
+            flows = costs.reservation_flows(row.price_per_gpu_month, m0, term)
+            contracts.append((row, active, costs.present_cost(flows, disc.__getitem__,
+                                                              frame.horizon)))
     rentals: dict = {}
     table = _with_units(inputs.rentals)
     prices = {(o, int(m)): float(pr) for o, m, pr in
@@ -388,7 +392,9 @@ def _options(model: PlanModel, frame: _Frame) -> _Options:
         if key not in best or candidate[:4] < best[key][:4]:
             best[key] = candidate
     for (g, channel, p), (_, unit, _, offer, availability, billing) in sorted(best.items()):
-        pv_hour = sum(prices[(offer, m)] * disc[m] for m in frame.months(p)) * HOURS_PER_MONTH
+        flows = costs.rental_flows(channel, lambda m, o=offer: prices[(o, m)], frame.months(p),
+                                   1.0)
+        pv_hour = costs.present_cost(flows, disc.__getitem__, frame.horizon)
         rentals[(g, channel, p)] = (offer, availability, pv_hour, unit, billing)
     return _Options(purchases, contracts, rentals)
 
@@ -616,7 +622,10 @@ def add_apis(model: PlanModel, frame: _Frame, objective: dict) -> None:
                  strict=True)}
     for w, a in dict.fromkeys(zip(apis["workload"], apis["api"], strict=True)):
         for p in frame.periods:
-            pv_hour = sum(price[(w, a, m)] * disc[m] for m in frame.months(p)) * HOURS_PER_MONTH
+            # Mtok per hour held all month: HOURS_PER_MONTH Mtok a month.
+            pv_hour = costs.present_cost(costs.api_flows(
+                lambda m, w=w, a=a: price[(w, a, m)], frame.months(p), HOURS_PER_MONTH),
+                disc.__getitem__, frame.horizon)
             for s in frame.slices:
                 var = model.column(
                     _name("api", w, a, frame.label[p], s), 0)

@@ -599,6 +599,8 @@ class PlanView:
     total_cost: float | None = None
     sources: pd.DataFrame | None = None
     mix: list[str] = field(default_factory=list)  # the mix in words, one sentence each
+    order_lines: list[str] = field(default_factory=list)  # the order schedule, for the terminal
+    orders: pd.DataFrame | None = None  # the order schedule (PlanResult.orders)
 
 
 def yearly_table(view: PlanView) -> pd.DataFrame:
@@ -712,6 +714,9 @@ def build_plan_report(view: PlanView, alternatives: Mapping[str, PlanView | None
     gpus_table = view.gpus.rename(columns={"gpus": "gpus"}).sort_values(
         ["month", "channel", "gpu"]).reset_index(drop=True)
     fleet.tables.append(Table("gpus", "GPUs in service by month", gpus_table, show=False))
+    if view.orders is not None and len(view.orders):
+        fleet.tables.append(Table("orders", f"Orders (price locked per GPU, reserved per "
+                                  f"GPU-month, {cur})", view.orders, max_rows=100))
     report.sections.append(fleet)
 
     plans = {"plan": view, **alts}
@@ -897,6 +902,7 @@ def render_summary(view: PlanView, alternatives: Mapping[str, PlanView] | None =
     lines += ["", "The mix:"]
     for sentence in view.mix or mix_in_words(view):
         lines += _wrap(sentence, width)
+    lines += view.order_lines
 
     if alternatives:
         lines += ["", "Against the alternatives (cumulative cash over the horizon):"]
@@ -1175,6 +1181,8 @@ def view_from_result(result: Any, loaded: Any = None) -> PlanView:
         sources=_sources(result, loaded) if loaded is not None else None)
     words = result.mix_words() if hasattr(result, "mix_words") else ""
     view.mix = ([f"Tokens: {words}."] if words else []) + mix_in_words(view)
+    view.orders = getattr(result, "orders", None)
+    view.order_lines = result.order_lines() if hasattr(result, "order_lines") else []
     return view
 
 

@@ -224,3 +224,67 @@ def test_min_replicas_are_kept_whenever_self_hosted(least, api_price, expected):
     inputs = replace(inputs, workloads=inputs.workloads.assign(min_replicas=least))
     result = solve(inputs)
     assert result.npv == pytest.approx(3 * expected, rel=REL)
+
+
+# --------------------------------------------------------------------------- horizon's end
+
+
+def test_a_purchase_and_a_reservation_outliving_the_horizon_follow_one_rule():
+    # No discounting, an 8-month horizon, one GPU of load. A GPU bought for 6,000 with a
+    # 1-year life is credited its book value 6000 x (1 - 8/12) = 2,000: it costs 4,000. A
+    # 12-month reservation at 500 a month counts its 8 months inside: 4,000. The unexpired
+    # share stays committed after the horizon: 2,000 either way.
+    bought = solve(tiny(8, purchase={"price": 6000.0}, depreciation_years=1))
+    reserved = solve(tiny(8, reserved=(500.0, 12)))
+    assert bought.npv == pytest.approx(4000.0, rel=REL)
+    assert reserved.npv == pytest.approx(4000.0, rel=REL)
+    assert bought.commitments["after_horizon"].tolist() == pytest.approx([2000.0])
+    assert reserved.commitments["after_horizon"].tolist() == pytest.approx([2000.0])
+
+
+# --------------------------------------------------------------------------- one cost
+
+
+def _shipped_plans():
+    import yaml
+
+    for path in sorted((ROOT / "scenarios").glob("*.yaml")):
+        variants = [None, *(yaml.safe_load(path.read_text()).get("variants") or {})]
+        for variant in variants:
+            yield path, variant
+
+
+@pytest.mark.parametrize(("path", "variant"), list(_shipped_plans()),
+                         ids=lambda v: getattr(v, "stem", v))
+def test_the_objective_is_the_npv_reported(path, variant):
+    # The solver's objective (planner.model, money scaled) and the npv planner.results reports
+    # both come from planner.costs: they agree on every shipped scenario and variant.
+    result = plan(load(path, variant=variant))
+    objective = result.solver["objective"] * result.solver["money_scale"]
+    assert objective == pytest.approx(result.npv, rel=1e-7, abs=1e-6)
+    assert (result.fleet["gpus"] == result.fleet["gpus"].round()).all()
+
+
+# --------------------------------------------------------------------------- orders
+
+
+def test_the_order_schedule_says_what_to_reserve_and_release(tmp_path):
+    # An 8-month plan with 3 GPUs of load and 6-month reservations in 1-GPU units (400 a
+    # GPU-month, on demand 1.00/h = 730): reserve 3 in 2026-01; they end after 2026-06, so
+    # release them in 2026-07 and reserve 3 again (its 2 months inside the horizon count: 800
+    # a GPU against 1,460 on demand).
+    inputs = tiny(8, mtok_per_month=3 * 730, on_demand=1.0, reserved=(400.0, 6))
+    result = solve(inputs)
+    orders = result.orders
+    assert orders[["month", "action", "offer", "units", "gpus", "term_months"]].values.tolist() \
+        == [["2026-01", "reserve", "res", 3.0, 3.0, 6], ["2026-07", "release", "res", 3.0, 3.0, 6],
+            ["2026-07", "reserve", "res", 3.0, 3.0, 6]]
+    assert orders["price_per_gpu"].tolist() == [400.0, 400.0, 400.0]
+    assert result.npv == pytest.approx(3 * 400 * 8, rel=REL)
+    assert result.to_dict()["orders"][0]["action"] == "reserve"
+    written = result.write(tmp_path / "out")
+    csv = pd.read_csv(written / "orders.csv")
+    assert list(csv.columns) == ["month", "action", "offer", "provider", "gpu", "units", "gpus",
+                                 "term_months", "price_per_gpu_usd"]
+    assert "2026-01  reserve  3 x 1-GPU unit G = 3 GPUs (res, 6 months) at 400" in \
+        "\n".join(result.order_lines())
