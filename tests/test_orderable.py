@@ -288,3 +288,36 @@ def test_the_order_schedule_says_what_to_reserve_and_release(tmp_path):
                                  "term_months", "price_per_gpu_usd"]
     assert "2026-01  reserve  3 x 1-GPU unit G = 3 GPUs (res, 6 months) at 400" in \
         "\n".join(result.order_lines())
+
+
+# --------------------------------------------------------------------------- breakeven
+
+
+def test_breakeven_sizes_a_deployment_in_whole_units_of_the_offer(tmp_path):
+    # qwen3-8b fits one H200 (tp 1). Sold in 8-GPU node contracts, the least one can rent is 8
+    # H200 at 2.00 $/h: 8 x 2 x 730 = 11,680 $ a month, serving 8 replicas; in 1-GPU units,
+    # 1,460. The breakeven volume against the API scales with the cost: the same 8x.
+    path = _scenario(tmp_path, """\
+name: units
+start: 2026-07
+months: 12
+currency: USD
+offers: [h200-on-demand-usd]
+workloads:
+  chat:
+    input_tokens: 800
+    output_tokens: 400
+    demand: {requests_per_day: 10000, growth_per_year: 0.0}
+    slo: {ttft_ms: 2000, tpot_ms: 50}
+    self_host: [qwen3-8b]
+    apis: [gpt-4o]
+""")
+    from planner.economics import breakeven
+
+    one = breakeven(load(path))["workloads"][0]
+    node = breakeven(load(path, sets=["offers.h200-on-demand-usd.unit_gpus=8"]))["workloads"][0]
+    assert (one["gpus"], node["gpus"]) == (1, 8)
+    assert one["deployment_monthly_cost"] == pytest.approx(1460.0)
+    assert node["deployment_monthly_cost"] == pytest.approx(8 * 1460.0)
+    assert node["breakeven_tokens_per_month"] == pytest.approx(
+        8 * one["breakeven_tokens_per_month"])
