@@ -383,19 +383,21 @@ def _self_host_rows(loaded: Loaded, money: Money, model: str, total_tokens: floa
             if offer.gpu != gpu_id:
                 continue
             hourly = offer_price_per_gpu_hour(loaded, money, offer)
-            monthly = hourly * HOURS_PER_MONTH * gpus
+            unit = offer.unit_gpus or 1
+            paid = math.ceil(gpus / unit) * unit  # whole units of the offer, as the plan buys
+            monthly = hourly * HOURS_PER_MONTH * paid
             rows.append({
                 "option": oid, "kind": offer.channel, "gpu": gpu_id, "model": model,
                 "monthly_cost": monthly,
                 "cost_per_mtok": monthly / total_tokens * TOKENS_PER_MTOK,
                 "currency": money.currency,
-                "gpus": gpus, "tp": thr.tp, "precision": thr.precision, "batch": thr.batch,
+                "gpus": paid, "tp": thr.tp, "precision": thr.precision, "batch": thr.batch,
                 "tokens_per_gpu_hour": tokens_per_gpu_hour,
                 "price_per_gpu_hour": hourly,
                 # Seed 003: price / (tokens per GPU-hour x utilization), GPUs not rounded up.
                 "cost_per_mtok_at_utilization": fin.cost_per_mtok(hourly, tokens_per_gpu_hour,
                                                                   util),
-                "gpu_load": total_tokens / (gpus * tokens_per_gpu_hour * HOURS_PER_MONTH),
+                "gpu_load": total_tokens / (paid * tokens_per_gpu_hour * HOURS_PER_MONTH),
                 "availability": offer.availability,
             })
     info = {"utilization": util, "request_input_tokens": inp, "request_output_tokens": out,

@@ -321,3 +321,22 @@ workloads:
     assert node["deployment_monthly_cost"] == pytest.approx(8 * 1460.0)
     assert node["breakeven_tokens_per_month"] == pytest.approx(
         8 * one["breakeven_tokens_per_month"])
+
+
+def test_compare_pays_whole_units_of_each_offer():
+    # A small volume of qwen3-8b needs one H200 (tp 1). The H200 purchase sells 8-GPU servers,
+    # so owning costs 8 GPUs' TCO; the on-demand offer sells single GPUs: 1 x 2.00 x 730.
+    from planner.economics import compare
+
+    rows = compare(load_catalog_only(), input_tokens_per_month=1e8, output_tokens_per_month=5e7,
+                   model="qwen3-8b", currency="USD")["rows"]
+    by = {r["option"]: r for r in rows}
+    assert by["h200-purchase-usd"]["gpus"] == 8
+    assert by["h200-on-demand-usd"]["gpus"] == 1
+    assert by["h200-on-demand-usd"]["monthly_cost"] == pytest.approx(2.0 * 730)
+
+
+def load_catalog_only():
+    from planner.loading import load_catalog
+
+    return load_catalog()
