@@ -715,7 +715,7 @@ def build_plan_report(view: PlanView, alternatives: Mapping[str, PlanView | None
         ["month", "channel", "gpu"]).reset_index(drop=True)
     fleet.tables.append(Table("gpus", "GPUs in service by month", gpus_table, show=False))
     if view.orders is not None and len(view.orders):
-        fleet.tables.append(Table("orders", f"Orders (price locked per GPU, reserved per "
+        fleet.tables.append(Table("order_schedule", f"Orders (price locked per GPU, reserved per "
                                   f"GPU-month, {cur})", view.orders, max_rows=100))
     report.sections.append(fleet)
 
