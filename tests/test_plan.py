@@ -102,17 +102,20 @@ def test_api_only_year_is_tokens_times_price_discounted():
     assert result.mix()["api"] == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize(("months", "reserve"), [(8, False), (9, True), (12, True)])
-def test_reserving_beats_on_demand_after_enough_months(months, reserve):
-    # On demand: 1 GPU x 1.00/h x 730 h = 730 a month. A 12-month reservation at 500 a month
-    # costs 6,000 whatever the horizon (paid in full past its end): reserve iff 730 x H > 6000,
-    # i.e. from H = 9 months (8 x 730 = 5,840 < 6,000 < 6,570 = 9 x 730).
+@pytest.mark.parametrize("months", [8, 9, 12])
+def test_reserving_beats_on_demand_and_counts_only_the_months_inside_the_horizon(months):
+    # On demand: 1 GPU x 1.00/h x 730 h = 730 a month. A 12-month reservation at 500 a month:
+    # only its months inside the horizon count (the horizon's end rule,
+    # planner/inputs/costs.py), 500 a month < 730, so it wins at any horizon: npv 500 x H. Its
+    # cash is paid in full (6,000) and the payments after the end, 500 x (12 - H), stay
+    # committed after the horizon.
     result = solve(tiny(months, on_demand=1.0, reserved=(500.0, 12)))
-    assert result.npv == pytest.approx(6000.0 if reserve else 730.0 * months, rel=REL)
-    assert result.years["reserved"].sum() == pytest.approx(6000.0 if reserve else 0.0, rel=REL)
-    if reserve:
-        row = result.commitments.iloc[0]
-        assert (row["kind"], row["month"], row["gpus"]) == ("reserved", "2026-01", 1.0)
+    assert result.npv == pytest.approx(500.0 * months, rel=REL)
+    assert result.years["reserved"].sum() == pytest.approx(6000.0, rel=REL)
+    row = result.commitments.iloc[0]
+    assert (row["kind"], row["month"], row["gpus"], row["ends"]) == \
+        ("reserved", "2026-01", 1.0, "2026-12")
+    assert row["after_horizon"] == pytest.approx(500.0 * (12 - months), rel=REL)
 
 
 @pytest.mark.parametrize(("api_price", "api_share"), [(1.1, 0.0), (0.9, 1.0)])
@@ -174,10 +177,15 @@ def replace_limits(inputs: PlanInputs, limits: Limits) -> PlanInputs:
 
 
 def test_fixed_commitments_are_kept_and_the_rest_reoptimised():
-    # Forcing a 12-month reservation (6,000) on an 8-month horizon where on demand costs 5,840.
+    # Forcing two reserved GPUs (500 a month, 8 months inside the horizon) where one GPU of
+    # load is needed: 2 x 500 x 8 = 8,000; the optimum reserves one (4,000). Forcing none: on
+    # demand, 730 x 8 = 5,840.
     inputs = tiny(8, on_demand=1.0, reserved=(500.0, 12))
-    fixed = pd.DataFrame([{"kind": "reserved", "offer": "res", "month": "2026-01", "gpus": 1}])
-    assert solve(inputs, fixed_commitments=fixed).npv == pytest.approx(6000.0, rel=REL)
+    fixed = pd.DataFrame([{"kind": "reserved", "offer": "res", "month": "2026-01", "gpus": 2}])
+    assert solve(inputs, fixed_commitments=fixed).npv == pytest.approx(8000.0, rel=REL)
+    assert solve(inputs).npv == pytest.approx(4000.0, rel=REL)
+    none = fixed.iloc[0:0]
+    assert solve(inputs, fixed_commitments=none).npv == pytest.approx(5840.0, rel=REL)
 
 
 # --------------------------------------------------------------------------- shipped + CLI
@@ -219,7 +227,7 @@ def test_plan_json_stdout_is_only_json_in_a_fresh_process():
     # tests never see it (the first solver of the test session was made long before).
     done = subprocess.run([sys.executable, "-m", "planner", "plan", "scenarios/seed001_heavy.yaml",
                            "--json"], capture_output=True, text=True, cwd=ROOT, check=True)
-    assert json.loads(done.stdout)["npv"] == pytest.approx(616994.23, rel=1e-6)
+    assert json.loads(done.stdout)["npv"] == pytest.approx(989548.16, rel=1e-6)
 
 
 def test_channels_api_gives_the_api_only_cost(run_cli):

@@ -54,8 +54,9 @@ def test_a_reservation_signed_earlier_is_committed_and_rentals_are_variable():
 
 def test_workload_cost_per_year_shares_gpu_cash_by_gpu_hours():
     # On demand at 1.00/h. w: 730 Mtok a month at 1 Mtok per GPU-hour = 730 GPU-hours;
-    # v: 365 Mtok at 2 Mtok per GPU-hour = 182.5 GPU-hours. The plan rents 1.25 GPUs
-    # (912.5 a month); w pays 730 and v 182.5 a month, 3 months each.
+    # v: 365 Mtok at 2 Mtok per GPU-hour = 182.5 GPU-hours. Both share one deployment, so the
+    # plan rents 2 whole GPUs (1,460 a month) for 1.25 GPUs of work, shared by GPU-hours used:
+    # w 730/912.5 = 80% (1,168 a month), v 20% (292 a month), 3 months each.
     inputs = tiny(3, on_demand=1.0)
     workloads = pd.DataFrame({"workload": ["w", "v"], "deferrable": False,
                               "spot_allowed": True}).set_index("workload")
@@ -66,11 +67,11 @@ def test_workload_cost_per_year_shares_gpu_cash_by_gpu_hours():
                                                                     mtok_per_gpu_hour=2.0)]))
     result = solve(inputs)
     table = st.workload_cost_by_year(result).set_index("workload")
-    assert table.loc["w", "self_hosted"] == pytest.approx(3 * 730, rel=REL)
-    assert table.loc["v", "self_hosted"] == pytest.approx(3 * 182.5, rel=REL)
+    assert table.loc["w", "self_hosted"] == pytest.approx(3 * 1168, rel=REL)
+    assert table.loc["v", "self_hosted"] == pytest.approx(3 * 292, rel=REL)
     assert table["api"].sum() == 0.0
     # The same rule as the levelized cost: undiscounted, no book value, they agree.
-    assert result.workloads.loc["v", "npv"] == pytest.approx(3 * 182.5, rel=REL)
+    assert result.workloads.loc["v", "npv"] == pytest.approx(3 * 292, rel=REL)
 
 
 def test_workload_costs_add_up_to_each_year_and_api_is_its_own():

@@ -136,7 +136,7 @@ workloads:
     apis: [deepseek-v3]
 variants:
   demand_x2: {{demand_multiplier: 2}}
-  api_cheap: {{api_price_multiplier: 0.9}}
+  api_cheap: {{api_price_multiplier: 0.3}}
 stress:
   samples: 4
   demand_multiplier: {{dist: lognormal, median: 1.0, sigma: 0.5}}

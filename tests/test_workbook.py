@@ -34,7 +34,7 @@ def test_plan_out_writes_the_workbook(run_cli, tmp_path):
     out = tmp_path / "plan"
     assert run_cli("plan", "scenarios/seed001_medium.yaml", "--out", out).code == 0
     sheets = pd.read_excel(out / "plan.xlsx", sheet_name=None)
-    assert {"years", "cash", "fleet", "served", "workloads", "commitments", "accounting",
+    assert {"years", "cash", "fleet", "served", "workloads", "commitments", "orders", "accounting",
             "workload_years"} == set(sheets)
     csv = pd.read_csv(out / "years.csv")
     assert sheets["years"]["total_cny"].tolist() == pytest.approx(csv["total_cny"].tolist())

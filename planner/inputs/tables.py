@@ -45,15 +45,20 @@ class PlanInputs:
     periods:    period (int, 0-based) -> month (first month 'YYYY-MM'), first (month offset from
                 the start), months (1 or 3)
     slices:     slice -> hours_per_day (the hours of a day the slice covers; they sum to 24), hours
-    workloads:  workload -> deferrable, spot_allowed
-    demand:     rows (workload, month (offset), slice, mtok): tokens to serve in that month-slice
+    workloads:  workload -> deferrable, spot_allowed, min_replicas (optional, default 0)
+    demand:     rows (workload, month (offset), slice, mtok, busiest (optional, default 1)):
+                tokens to serve in that month-slice; `busiest` is the slice's busiest hour over
+                its mean hour for that workload (capacity covers that hour, docs/plan.md)
     capacity:   rows (workload, gpu, model, precision, tp, mtok_per_gpu_hour): the best
-                deployment of the workload on that GPU (utilization applied)
+                deployment of the workload on that GPU (utilization applied); a replica holds
+                `tp` GPUs (pipeline parallelism is not modelled: pp = 1)
     purchases:  rows (offer, gpu, month (offset the price is paid), price_per_gpu, unit_gpus,
                 lead_time_months, residual_per_gpu (book value at the horizon end))
-    reserved:   rows (offer, gpu, month (start offset), term_months, price_per_gpu_month)
+    reserved:   rows (offer, gpu, month (start offset), term_months, price_per_gpu_month,
+                unit_gpus (optional, default 1))
     rentals:    rows (offer, gpu, channel ('on_demand'|'spot'), month, price_per_gpu_hour,
-                availability): every available rental offer per month
+                availability, unit_gpus (optional, default 1), billing (optional, 'hour' or
+                'month', default 'hour')): every available rental offer per month
     apis:       rows (workload, api, month, price_per_mtok): the workload's request mix on that
                 API (cached-input share and batch discount applied), only APIs that can matter
     api_limits: api -> Mtok per hour (rate_limit_tokens_per_minute), for rate-limited APIs
@@ -144,11 +149,19 @@ def hourly_levels(workload: Workload) -> list[float]:
     return [peak if h in PEAK_HOURS else rest for h in range(24)]
 
 
+def busiest_hour(levels: list[float], hours: tuple[int, ...]) -> float:
+    """A slice's busiest hour over its mean hour for one workload (1 where its hours are equal):
+    the capacity a slice holds covers that hour (docs/plan.md, "Time slices")."""
+    mean = sum(levels[h] for h in hours) / len(hours)
+    return max(levels[h] for h in hours) / mean if mean > 0 else 1.0
+
+
 def time_slices(levels: dict[str, list[float]], weights: dict[str, float]
                 ) -> list[tuple[str, tuple[int, ...]]]:
     """Partition the 24 hours into slices shared by every workload: hours whose levels are the
     same for every workload form one slice; beyond MAX_SLICES patterns, hours are grouped by
-    aggregate load (weights: a workload's Mtok per day) into MAX_SLICES blocks of 4 hours."""
+    aggregate load (weights: a workload's Mtok per day) into MAX_SLICES blocks of 4 hours,
+    whose capacity then covers their busiest hour (`busiest_hour`)."""
     patterns: dict[tuple, list[int]] = {}
     for h in range(24):
         key = tuple(round(levels[w][h], 12) for w in sorted(levels))
@@ -232,11 +245,14 @@ def build_inputs(loaded: Loaded, channels: Iterable[str] | None = None, *,
             day_mtok = requests_per_day(wl, m, start) * mtok_per_request * DAYS_PER_MONTH
             for s, hours in slices:
                 share = sum(levels[w][h] for h in hours) / 24
+                # A deferrable workload moves within its month: no hour of it is short.
+                busiest = 1.0 if wl.deferrable else busiest_hour(levels[w], hours)
                 demand_rows.append({"workload": w, "month": m, "slice": s,
-                                    "mtok": day_mtok * share})
-    demand = pd.DataFrame(demand_rows, columns=["workload", "month", "slice", "mtok"])
+                                    "mtok": day_mtok * share, "busiest": busiest})
+    demand = pd.DataFrame(demand_rows, columns=["workload", "month", "slice", "mtok", "busiest"])
     workload_table = pd.DataFrame(
         [{"workload": w, "deferrable": wl.deferrable, "spot_allowed": wl.spot_allowed,
+          "min_replicas": wl.min_replicas,
           "input_tokens": wl.input_tokens, "output_tokens": wl.output_tokens}
          for w, wl in workloads.items()]).set_index("workload")
 
@@ -293,24 +309,30 @@ def build_inputs(loaded: Loaded, channels: Iterable[str] | None = None, *,
                     "offer": oid, "gpu": o.gpu, "month": m, "price_per_gpu": price,
                     "unit_gpus": o.unit_gpus or 1, "lead_time_months": o.lead_time_months or 0,
                     "residual_per_gpu": fin.book_value(price, months - m,
-                                                       finance.depreciation_years)})
+                                                       finance.depreciation_years),
+                    "provider": o.provider})
             elif o.channel == "reserved":
                 if m % step:
                     continue
                 reserved_rows.append({"offer": oid, "gpu": o.gpu, "month": m,
                                       "term_months": o.term_months,
-                                      "price_per_gpu_month": price})
+                                      "price_per_gpu_month": price,
+                                      "unit_gpus": o.unit_gpus or 1, "provider": o.provider})
             else:
                 rental_rows.append({"offer": oid, "gpu": o.gpu, "channel": o.channel,
                                     "month": m, "price_per_gpu_hour": price,
-                                    "availability": o.availability or 1.0})
+                                    "availability": o.availability or 1.0,
+                                    "unit_gpus": o.unit_gpus or 1,
+                                    "billing": o.billing or "hour"})
     purchases = pd.DataFrame(purchase_rows, columns=[
         "offer", "gpu", "month", "price_per_gpu", "unit_gpus", "lead_time_months",
-        "residual_per_gpu"])
+        "residual_per_gpu", "provider"])
     reserved = pd.DataFrame(reserved_rows, columns=["offer", "gpu", "month", "term_months",
-                                                    "price_per_gpu_month"])
+                                                    "price_per_gpu_month", "unit_gpus",
+                                                    "provider"])
     rentals = pd.DataFrame(rental_rows, columns=["offer", "gpu", "channel", "month",
-                                                 "price_per_gpu_hour", "availability"])
+                                                 "price_per_gpu_hour", "availability",
+                                                 "unit_gpus", "billing"])
 
     api_rows, api_limits = [], {}
     apis = market.scenario_apis(catalog.apis, scenario) if "api" in chosen else {}

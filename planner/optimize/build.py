@@ -5,14 +5,15 @@ family from the coefficient tables of planner.inputs; planner.optimize.solve run
 `decision_values(model)` reads the solution back as tidy tables. Only this module and
 planner/solve.py import PuLP. The formulation is written out in docs/plan.md.
 
-Variables (all >= 0):
-  buy[offer, month]            servers bought at the start of a period
-  reserve[offer, month]        GPUs reserved from the start of a period for the offer's term
-  rent[gpu, channel, p, s]     on-demand / spot GPUs held during slice s of period p
-  serves[gpu, pool, p]         1 if a pool of a GPU type serves in period p: it then holds at
-                               least one whole GPU in every slice (fluid above one)
+Variables (all >= 0; whole numbers unless relaxed):
+  buy[offer, month]            units (servers) bought at the start of a period
+  reserve[offer, month]        units reserved from the start of a period for the offer's term
+  rent[gpu, channel, p, s]     on-demand / spot units held during slice s of period p (one
+                               variable for every slice of a period when billed by the month)
+  replicas[dep, pool, p, s]    whole replicas of a deployment (gpu, model, precision, tp), each
+                               holding tp GPUs of the pool, shared by the workloads using it
   assign[w, gpu, pool, p, s]   GPUs of a pool ('fleet' = owned + reserved + on-demand, 'spot')
-                               serving workload w in slice s of period p
+                               serving workload w in slice s of period p (continuous)
   api[w, api, p, s]            Mtok per hour sent to an API
   site[p]                      1 once the owned site exists (binary unless relaxed)
 Demand is met as a rate (Mtok per hour of each slice); money is scaled by `money_scale` so the
@@ -30,7 +31,7 @@ import pandas as pd
 import pulp
 
 from planner.errors import InputError
-from planner.inputs import PlanInputs
+from planner.inputs import PlanInputs, costs
 from planner.units import HOURS_PER_MONTH, month_index
 
 FLEET, SPOT = "fleet", "spot"
@@ -90,7 +91,16 @@ class PlanModel(_SizedProblem):
     buy: dict[tuple[str, int], pulp.LpVariable] = field(default_factory=dict)
     reserve: dict[tuple[str, int], pulp.LpVariable] = field(default_factory=dict)
     rent: dict[tuple[str, str, int, str], pulp.LpVariable] = field(default_factory=dict)
-    rent_offer: dict[tuple[str, str, int], tuple[str, float]] = field(default_factory=dict)
+    # (gpu, channel, period) -> (offer, availability, unit_gpus, billing)
+    rent_offer: dict[tuple[str, str, int], tuple[str, float, int, str]] = field(
+        default_factory=dict)
+    reserve_unit: dict[str, int] = field(default_factory=dict)  # reserved offer -> unit_gpus
+    # (gpu, model, precision, tp, pool, period, slice) -> whole replicas
+    replicas: dict[tuple, pulp.LpVariable] = field(default_factory=dict)
+    # On-demand backup of spot serving work that cannot wait, (gpu, period, slice) -> units,
+    # and the present cost of an on-demand GPU-hour over a period, (gpu, period) -> money.
+    backup: dict[tuple[str, int, str], pulp.LpVariable] = field(default_factory=dict)
+    backup_pv: dict[tuple[str, int], float] = field(default_factory=dict)
     assign: dict[tuple[str, str, str, int, str], pulp.LpVariable] = field(default_factory=dict)
     api: dict[tuple[str, str, int, str], pulp.LpVariable] = field(default_factory=dict)
     site: dict[int, pulp.LpVariable] = field(default_factory=dict)
@@ -178,7 +188,7 @@ def build(inputs: PlanInputs, *, relax: bool = False, fixed_commitments: pd.Data
     frame = _frame(inputs)
     scale = _money_scale(inputs)
     need = _need_mtok(inputs, frame)  # computed once: bounds, demand rows and gates share them
-    peak = _peak_rates(inputs, frame, need)
+    peak = _peak_rates(inputs, frame, need)  # busiest hour of each slice
     bound = dict(gpu_bound) if gpu_bound is not None else _peak_gpus(inputs, frame, peak)
     if fixed_commitments is not None:
         # Commitments sized for another future may exceed this one's need: let them be held.
@@ -197,8 +207,10 @@ def build(inputs: PlanInputs, *, relax: bool = False, fixed_commitments: pd.Data
     add_assignments(model, frame)
     add_apis(model, frame, objective)
     add_demand(model, frame, objective, unmet_penalty, need)
-    add_gpu_capacity(model, frame, owned, reserved)
+    add_gpu_capacity(model, frame, owned, reserved, peak)
+    add_spot_backup(model, frame, objective)
     add_whole_gpus(model, frame, owned, reserved, peak)
+    add_min_replicas(model, frame, peak)
     add_api_rate_limits(model, frame)
     add_capex_budget(model, frame)
     add_power_cap(model, frame, owned)
@@ -236,23 +248,44 @@ def _committed_gpus(inputs: PlanInputs, commitments: pd.DataFrame) -> dict[str, 
 def _need_mtok(inputs: PlanInputs, frame: _Frame) -> dict[tuple[str, int, str], float]:
     """Mtok each workload asks of each (period, slice)."""
     need: dict = defaultdict(float)
-    for w, m, s, mtok in inputs.demand.itertuples(index=False):
+    demand = inputs.demand
+    for w, m, s, mtok in zip(demand["workload"], demand["month"], demand["slice"],
+                             demand["mtok"], strict=True):
         need[(w, frame.period_of[int(m)], s)] += mtok
     return need
+
+
+def _busiest(inputs: PlanInputs) -> dict[tuple[str, str], float]:
+    """(workload, slice) -> the slice's busiest hour over its mean hour (1 when not given)."""
+    demand = inputs.demand
+    if "busiest" not in demand.columns:
+        return {}
+    return {(w, s): float(b) for w, s, b in zip(demand["workload"], demand["slice"],
+                                                demand["busiest"], strict=True) if b != 1}
+
+
+def _deployments(inputs: PlanInputs) -> dict[tuple[str, str], tuple]:
+    """(workload, gpu) -> its deployment (gpu, model, precision, tp): workloads with the same
+    deployment share its replicas."""
+    cap = inputs.capacity
+    return {(w, g): (g, str(m), str(pr), int(tp)) for w, g, m, pr, tp in zip(
+        cap["workload"], cap["gpu"], cap["model"], cap["precision"], cap["tp"], strict=True)}
 
 
 def _peak_rates(inputs: PlanInputs, frame: _Frame, need: dict[tuple[str, int, str], float]
                 ) -> dict[tuple[str, int, str], float]:
     """Most Mtok per hour workload w can ask of slice s in period p (`need`: _need_mtok): its
-    demand rate, or for a deferrable workload its whole period's tokens served in that slice
-    alone."""
+    demand rate at the slice's busiest hour, or for a deferrable workload its whole period's
+    tokens served in that slice alone."""
     deferrable = inputs.workloads["deferrable"].to_dict()
+    busiest = _busiest(inputs)
     peak: dict[tuple[str, int, str], float] = {}
     for w in inputs.workloads.index:
         for p in frame.periods:
             whole = sum(need[(w, p, t)] for t in frame.slices)
             for s in frame.slices:
-                peak[(w, p, s)] = (whole if deferrable[w] else need[(w, p, s)]) / \
+                peak[(w, p, s)] = (whole if deferrable[w] else
+                                   need[(w, p, s)] * busiest.get((w, s), 1.0)) / \
                     frame.slice_hours(p, s)
     return peak
 
@@ -266,17 +299,31 @@ def _capacity_rates(inputs: PlanInputs) -> dict[tuple[str, str], float]:
 
 def _peak_gpus(inputs: PlanInputs, frame: _Frame,
                peak: dict[tuple[str, int, str], float] | None = None) -> dict[str, float]:
-    """Most GPUs of each type that can ever be useful: the peak of all demand served on it
-    (`peak`: _peak_rates, computed when not given). Bounds purchases (owning more only adds
-    cost) and links them to the site binary."""
+    """Most GPUs of each type that can ever be useful: the peak of all demand served on it, in
+    whole replicas of each deployment (at least min_replicas of each workload's; `peak`:
+    _peak_rates, computed when not given). Bounds purchases (owning more only adds cost) and
+    links them to the site binary."""
     rate = _capacity_rates(inputs)
+    deps = _deployments(inputs)
+    least = _min_replicas(inputs)
     if peak is None:
         peak = _peak_rates(inputs, frame, _need_mtok(inputs, frame))
     bound: dict[str, float] = {}
     for g in inputs.gpus.index:
         served = [w for w in inputs.workloads.index if rate.get((w, g))]
-        best = max((sum(peak[(w, p, s)] / rate[(w, g)] for w in served)
-                    for p in frame.periods for s in frame.slices), default=0.0)
+        groups: dict = defaultdict(list)
+        for w in served:
+            groups[deps[(w, g)]].append(w)
+
+        def held(p: int, s: str, g: str = g, groups: dict = groups) -> float:
+            total = 0.0
+            for dep, ws in groups.items():
+                tp = dep[3]
+                need = math.ceil(sum(peak[(w, p, s)] / rate[(w, g)] for w in ws) / tp - 1e-9)
+                total += tp * max(need, max(least.get(w, 0) for w in ws))
+            return total
+
+        best = max((held(p, s) for p in frame.periods for s in frame.slices), default=0.0)
         if g in inputs.limits.max_gpus:
             best = min(best, inputs.limits.max_gpus[g])
         bound[g] = best
@@ -290,14 +337,17 @@ class _Options:
 
     purchases: list  # (row, serving period, present cost per GPU)
     contracts: list  # (row, active periods, present cost per GPU)
-    rentals: dict  # (gpu, channel, period) -> (offer, availability, present cost per GPU-hour)
+    rentals: dict  # (gpu, channel, period) -> (offer, availability, present cost per GPU-hour,
+    #                                          unit_gpus, billing)
 
 
 def _options(model: PlanModel, frame: _Frame) -> _Options:
-    """The money of each option. A purchase pays its price in its month, serves from the first
-    period starting after its lead time to the horizon end (opex from then), and is credited
-    its straight-line book value at the horizon end. A reservation pays every month of its
-    term, past the horizon too, and serves in every period its term covers whole. Per (gpu,
+    """The money of each option, from planner.inputs.costs (the definition results report too). A
+    purchase pays its price in its month, serves from the first period starting after its lead
+    time to the horizon end (opex from then), and is credited its straight-line book value at
+    the horizon end. A reservation pays every month of its term; only the months inside the
+    horizon count (costs: the horizon's end rule); it serves in every period its term covers
+    whole. Per (gpu,
     channel, period) the cheapest rental offer available at the period's start is the only one
     that can matter (rentals have no capacity limit); spot pays only `availability` of the hours
     and delivers as much."""
@@ -310,36 +360,52 @@ def _options(model: PlanModel, frame: _Frame) -> _Options:
         model.serve_period[(row.offer, m0)] = serve
         if bound.get(row.gpu, 0.0) <= 0 or serve is None:
             continue  # never useful, or bought too late to serve before the horizon ends
-        opex_pv = opex[row.gpu] * HOURS_PER_MONTH * sum(
-            disc[m] for m in range(frame.first[serve], frame.horizon))
-        purchases.append((row, serve, row.price_per_gpu * disc[m0]
-                          - row.residual_per_gpu * disc[frame.horizon] + opex_pv))
+        flows = costs.purchase_flows(row.price_per_gpu, m0, frame.first[serve], frame.horizon,
+                                     opex[row.gpu])
+        purchases.append((row, serve, costs.present_cost(flows, disc.__getitem__, frame.horizon,
+                                                         credit=row.residual_per_gpu)))
     contracts = []
-    for row in inputs.reserved.itertuples(index=False):
+    for row in _with_units(inputs.reserved).itertuples(index=False):
         m0, term = int(row.month), int(row.term_months)
         active = [p for p in frame.periods
                   if frame.first[p] >= m0 and frame.first[p] + frame.length[p] <= m0 + term]
         model.active_periods[(row.offer, m0)] = active
         if active and bound.get(row.gpu, 0.0) > 0:
-            cost = row.price_per_gpu_month * sum(disc[m] for m in range(m0, m0 + term))
-            contracts.append((row, active, cost))
+            flows = costs.reservation_flows(row.price_per_gpu_month, m0, term)
+            contracts.append((row, active, costs.present_cost(flows, disc.__getitem__,
+                                                              frame.horizon)))
     rentals: dict = {}
-    table = inputs.rentals
+    table = _with_units(inputs.rentals)
     prices = {(o, int(m)): float(pr) for o, m, pr in
               zip(table["offer"], table["month"], table["price_per_gpu_hour"], strict=True)}
-    best: dict[tuple[str, str, int], tuple[float, str, float]] = {}
+    best: dict[tuple[str, str, int], tuple] = {}
     for row in table[table["month"].isin(set(frame.first.values()))].itertuples(index=False):
         p = frame.period_of[int(row.month)]
         if any((row.offer, m) not in prices for m in frame.months(p)):
             continue
         key = (row.gpu, row.channel, p)
-        candidate = (float(row.price_per_gpu_hour), row.offer, float(row.availability))
-        if key not in best or candidate[:2] < best[key][:2]:
+        # Cheapest per GPU-hour; at one price the smaller unit, then hourly billing (either can
+        # do all the other does), then the id: a deterministic choice among equals.
+        candidate = (float(row.price_per_gpu_hour), int(row.unit_gpus), row.billing != "hour",
+                     row.offer, float(row.availability), str(row.billing))
+        if key not in best or candidate[:4] < best[key][:4]:
             best[key] = candidate
-    for (g, channel, p), (_, offer, availability) in sorted(best.items()):
-        pv_hour = sum(prices[(offer, m)] * disc[m] for m in frame.months(p)) * HOURS_PER_MONTH
-        rentals[(g, channel, p)] = (offer, availability, pv_hour)
+    for (g, channel, p), (_, unit, _, offer, availability, billing) in sorted(best.items()):
+        flows = costs.rental_flows(channel, lambda m, o=offer: prices[(o, m)], frame.months(p),
+                                   1.0)
+        pv_hour = costs.present_cost(flows, disc.__getitem__, frame.horizon)
+        rentals[(g, channel, p)] = (offer, availability, pv_hour, unit, billing)
     return _Options(purchases, contracts, rentals)
+
+
+def _with_units(table: pd.DataFrame) -> pd.DataFrame:
+    """A rentals or reserved table with unit_gpus (default 1) and, for rentals, billing
+    (default 'hour'): tables built by hand may leave them out."""
+    if "unit_gpus" not in table.columns:
+        table = table.assign(unit_gpus=1)
+    if "channel" in table.columns and "billing" not in table.columns:
+        table = table.assign(billing="hour")
+    return table
 
 
 def _prune(model: PlanModel, options: _Options) -> _Options:
@@ -374,28 +440,38 @@ def _dominated_gpus(inputs: PlanInputs, options: _Options) -> dict[str, str]:
     served: dict[str, dict[str, float]] = defaultdict(dict)
     for (w, g), r in _capacity_rates(inputs).items():
         served[g][w] = r
+    # A replica of b becomes tp_b / tp_a replicas of a on the same GPUs when every workload
+    # runs the same model at the same precision on both, and a's group divides b's: the
+    # sharing of replicas and whole groups are kept.
+    shape = {k: dep[1:] for k, dep in _deployments(inputs).items()}
+
+    def _replaces(on_a: tuple, on_b: tuple) -> bool:
+        return on_a[:2] == on_b[:2] and on_b[2] % on_a[2] == 0
     buys: dict[str, list] = defaultdict(list)
     for row, serve, cost in options.purchases:
         buys[row.gpu].append((int(row.month), int(row.unit_gpus), serve, cost,
                               float(row.price_per_gpu)))
     contracts: dict[str, list] = defaultdict(list)
     for row, active, cost in options.contracts:
-        contracts[row.gpu].append((frozenset(active), cost))
+        contracts[row.gpu].append((frozenset(active), cost, int(getattr(row, "unit_gpus", 1))))
     rents: dict[str, dict] = defaultdict(dict)
-    for (g, channel, p), (_, availability, pv_hour) in options.rentals.items():
-        rents[g][(channel, p)] = (availability, pv_hour * availability)
+    for (g, channel, p), (_, availability, pv_hour, unit, billing) in options.rentals.items():
+        rents[g][(channel, p)] = (availability, pv_hour * availability, unit, billing)
     power = inputs.gpus["power_kw"].to_dict()
     capped = inputs.limits.max_gpus
 
     def dominates(a: str, b: str) -> bool:
         return (a not in capped and power[a] <= power[b]
-                and all(served[a].get(w, 0.0) >= r for w, r in served[b].items())
+                and all(served[a].get(w, 0.0) >= r and _replaces(shape[(w, a)], shape[(w, b)])
+                        for w, r in served[b].items())
                 and all(key in rents[a] and rents[a][key][0] >= avail and rents[a][key][1] <= cost
-                        for key, (avail, cost) in rents[b].items())
+                        and rents[a][key][2] == unit
+                        and (rents[a][key][3] == billing or rents[a][key][3] == "hour")
+                        for key, (avail, cost, unit, billing) in rents[b].items())
                 and all(any(m2 == m and u2 == u and s2 == s and c2 <= c and pr2 <= pr
                             for m2, u2, s2, c2, pr2 in buys[a]) for m, u, s, c, pr in buys[b])
-                and all(any(act <= act2 and c2 <= c for act2, c2 in contracts[a])
-                        for act, c in contracts[b]))
+                and all(any(act <= act2 and c2 <= c and u2 == u for act2, c2, u2 in contracts[a])
+                        for act, c, u in contracts[b]))
 
     gpus = sorted(served)
     dominated: dict[str, str] = {}
@@ -409,9 +485,9 @@ def _dominated_gpus(inputs: PlanInputs, options: _Options) -> dict[str, str]:
 
 def add_fleet(model: PlanModel, frame: _Frame, options: _Options, objective: dict
               ) -> tuple[dict[tuple[str, int], dict], dict[tuple[str, int], dict]]:
-    """Purchases (whole servers, at most the GPU bound) and reserved contracts: the first-stage
-    decisions, paid as `_options` says. Returns owned and reserved GPUs per (gpu, period) as
-    {variable: GPUs per unit}."""
+    """Purchases (whole servers, at most the GPU bound) and reserved contracts (whole units):
+    the first-stage decisions, paid as `_options` says. Returns owned and reserved GPUs per
+    (gpu, period) as {variable: GPUs per unit}."""
     inputs = model.inputs
     owned: dict[tuple[str, int], dict] = defaultdict(dict)
     reserved: dict[tuple[str, int], dict] = defaultdict(dict)
@@ -427,12 +503,14 @@ def add_fleet(model: PlanModel, frame: _Frame, options: _Options, objective: dic
             if p >= serve:
                 owned[(row.gpu, p)][var] = unit
     for row, active, cost in options.contracts:
-        m0 = int(row.month)
-        var = model.column(_name("reserve", row.offer, inputs.month_label(m0)), 0)
+        m0, unit = int(row.month), int(row.unit_gpus)
+        var = model.column(_name("reserve", row.offer, inputs.month_label(m0)), 0, None,
+                           category)
         model.reserve[(row.offer, m0)] = var
-        objective[var] += cost
+        model.reserve_unit[row.offer] = unit
+        objective[var] += unit * cost
         for p in active:
-            reserved[(row.gpu, p)][var] = 1.0
+            reserved[(row.gpu, p)][var] = float(unit)
     return owned, reserved
 
 
@@ -442,9 +520,10 @@ def _undominated_contracts(contracts: list) -> set[tuple[str, int]]:
     for GPU keeps every constraint (same GPU: same caps, power, spot share, whole-GPU rule) and
     costs no more, so dropping the dominated one never changes the optimum. Ties keep the first
     by (cost, offer, month)."""
-    by_gpu: dict[str, list] = defaultdict(list)
+    by_gpu: dict[tuple[str, int], list] = defaultdict(list)  # same GPU and unit
     for row, active, cost in contracts:
-        by_gpu[row.gpu].append((cost, row.offer, int(row.month), frozenset(active)))
+        by_gpu[(row.gpu, int(row.unit_gpus))].append((cost, row.offer, int(row.month),
+                                                      frozenset(active)))
     keep: set[tuple[str, int]] = set()
     for items in by_gpu.values():
         items.sort(key=lambda c: (c[0], -len(c[3]), c[1], c[2]))
@@ -483,14 +562,23 @@ def add_site(model: PlanModel, frame: _Frame, objective: dict) -> None:
 
 
 def add_rentals(model: PlanModel, frame: _Frame, options: _Options, objective: dict) -> None:
-    """On-demand and spot GPUs held per slice, paid per hour held (spot: `availability` of
-    the hours are there and paid)."""
-    for (g, channel, p), (offer, availability, pv_hour) in options.rentals.items():
-        model.rent_offer[(g, channel, p)] = (offer, availability)
+    """On-demand and spot units (unit_gpus GPUs each, whole) held per slice, paid per hour held
+    (spot: `availability` of the hours are there and paid). An offer billed by the month holds
+    its units all month: one variable stands in every slice of the period."""
+    category = pulp.LpContinuous if model.relax else pulp.LpInteger
+    for (g, channel, p), (offer, availability, pv_hour, unit, billing) in \
+            options.rentals.items():
+        model.rent_offer[(g, channel, p)] = (offer, availability, unit, billing)
+        if channel == "on_demand":
+            model.backup_pv[(g, p)] = pv_hour
+        monthly = None
+        if billing == "month":
+            monthly = model.column(_name(channel, g, frame.label[p], "month"), 0, None, category)
         for s in frame.slices:
-            var = model.column(_name(channel, g, frame.label[p], s), 0)
+            var = monthly if monthly is not None else model.column(
+                _name(channel, g, frame.label[p], s), 0, None, category)
             model.rent[(g, channel, p, s)] = var
-            objective[var] += pv_hour * frame.fraction[s] * availability
+            objective[var] += unit * pv_hour * frame.fraction[s] * availability
 
 
 def add_assignments(model: PlanModel, frame: _Frame) -> None:
@@ -498,6 +586,7 @@ def add_assignments(model: PlanModel, frame: _Frame) -> None:
     a deployment on; the spot pool only for spot-allowed workloads where spot is rented."""
     inputs = model.inputs
     spot_ok = inputs.workloads["spot_allowed"].to_dict()
+    deferrable = inputs.workloads["deferrable"].to_dict()
     fleet_gpus = {k[0] for k in model.rent if k[1] == "on_demand"}
     fleet_gpus |= set(inputs.purchases.loc[inputs.purchases["offer"].isin(
         {o for o, _ in model.buy}), "gpu"])
@@ -510,6 +599,11 @@ def add_assignments(model: PlanModel, frame: _Frame) -> None:
                 continue
             for p in frame.periods:
                 if pool == SPOT and (g, "spot", p) not in model.rent_offer:
+                    continue
+                # Work that cannot wait needs on-demand GPUs of the same type as backup for
+                # the hours spot is away (add_spot_backup): no spot without an offer for them.
+                if pool == SPOT and not deferrable[w] and \
+                        (g, "on_demand", p) not in model.rent_offer:
                     continue
                 for s in frame.slices:
                     model.assign[(w, g, pool, p, s)] = model.column(
@@ -527,7 +621,10 @@ def add_apis(model: PlanModel, frame: _Frame, objective: dict) -> None:
                  strict=True)}
     for w, a in dict.fromkeys(zip(apis["workload"], apis["api"], strict=True)):
         for p in frame.periods:
-            pv_hour = sum(price[(w, a, m)] * disc[m] for m in frame.months(p)) * HOURS_PER_MONTH
+            # Mtok per hour held all month: HOURS_PER_MONTH Mtok a month.
+            pv_hour = costs.present_cost(costs.api_flows(
+                lambda m, w=w, a=a: price[(w, a, m)], frame.months(p), HOURS_PER_MONTH),
+                disc.__getitem__, frame.horizon)
             for s in frame.slices:
                 var = model.column(
                     _name("api", w, a, frame.label[p], s), 0)
@@ -541,9 +638,11 @@ def add_demand(model: PlanModel, frame: _Frame, objective: dict,
     deferrable workloads over their whole period (the slices weighted by their hours)."""
     inputs = model.inputs
     rate = _capacity_rates(inputs)
+    busiest = _busiest(inputs)
     supply: dict = defaultdict(dict)  # (w, p, s) -> {var: Mtok per hour per unit}
     for (w, g, _, p, s), var in model.assign.items():
-        supply[(w, p, s)][var] = rate[(w, g)]
+        # GPUs held for the slice's busiest hour serve its mean hour's tokens.
+        supply[(w, p, s)][var] = rate[(w, g)] / busiest.get((w, s), 1.0)
     for (w, _, p, s), var in model.api.items():
         supply[(w, p, s)][var] = 1.0
     deferrable = inputs.workloads["deferrable"].to_dict()
@@ -571,70 +670,152 @@ def add_demand(model: PlanModel, frame: _Frame, objective: dict,
                 model.row(terms, pulp.LpConstraintEQ, _name("demand", w, label, key), rhs)
 
 
-def add_gpu_capacity(model: PlanModel, frame: _Frame, owned: dict, reserved: dict) -> None:
-    """A GPU-hour is used at most once: the fleet pool serves at most the owned, reserved and
-    on-demand GPUs of a type; the spot pool at most the spot GPUs present (x availability)."""
-    used: dict = defaultdict(dict)
-    for (_, g, pool, p, s), var in model.assign.items():
-        used[(g, pool, p, s)][var] = 1.0
-    for (g, pool, p, s), terms in sorted(used.items()):
+def add_gpu_capacity(model: PlanModel, frame: _Frame, owned: dict, reserved: dict,
+                     peak: dict[tuple[str, int, str], float]) -> None:
+    """Whole replicas, and a GPU-hour used at most once. Per deployment d (gpu, model,
+    precision, tp), pool, period and slice, the workloads using it fit its replicas:
+        fleet: sum assign[w]                                  <= tp x replicas
+        spot:  sum assign[w] (deferrable) + a x sum assign[v] <= a x tp x replicas
+    where v are workloads that are not deferrable: their spot GPUs serve whenever present (a
+    of the hours; on-demand backup serves the rest, add_spot_backup) while deferrable work only
+    gets the derated a (spot risk, docs/plan.md). Per GPU type, pool, period and slice the
+    replicas fit the GPUs held:
+        sum tp x replicas <= owned + reserved + on-demand (fleet) | spot (spot pool).
+    The replicas a deployment can need are data: at most its workloads' busiest hours over a
+    replica's capacity (min_replicas aside), the upper bound of each variable."""
+    inputs = model.inputs
+    deps = _deployments(inputs)
+    rate = _capacity_rates(inputs)
+    least = _min_replicas(inputs)
+    deferrable = inputs.workloads["deferrable"].to_dict()
+    most: dict = defaultdict(float)  # (dep, pool, p, s) -> GPUs its workloads may need at most
+    floor: dict = defaultdict(int)  # (dep, pool, p, s) -> min_replicas of its workloads
+    for (w, g, pool, p, s), _ in model.assign.items():
+        key = (deps[(w, g)], pool, p, s)
+        # Deferrable work gets a of a spot replica: 1/a as many replicas for the same work.
+        derate = model.rent_offer[(g, "spot", p)][1] if pool == SPOT and deferrable[w] else 1
+        most[key] += peak[(w, p, s)] / rate[(w, g)] / derate
+        floor[key] = max(floor[key], least.get(w, 0))
+    category = pulp.LpContinuous if model.relax else pulp.LpInteger
+    use: dict = defaultdict(dict)  # (dep, pool, p, s) -> {assign: coefficient}
+    for (w, g, pool, p, s), var in model.assign.items():
+        dep = deps[(w, g)]
+        if pool == FLEET:
+            use[(dep, FLEET, p, s)][var] = 1.0
+            continue
+        availability = model.rent_offer[(g, "spot", p)][1]
+        use[(dep, SPOT, p, s)][var] = 1.0 if deferrable[w] else availability
+    held: dict = defaultdict(dict)  # (g, pool, p, s) -> {replicas: tp}
+    for (dep, pool, p, s), terms in sorted(use.items(), key=lambda kv: (
+            kv[0][0], kv[0][1], kv[0][2], kv[0][3])):
+        g, name_model, precision, tp = dep
+        name = _name(g, name_model, precision, tp, pool, frame.label[p], s)
+        upper = max(math.ceil(most[(dep, pool, p, s)] / tp - 1e-9), floor[(dep, pool, p, s)])
+        var = model.column(f"replicas_{name}", 0, upper, category)
+        model.replicas[(*dep, pool, p, s)] = var
+        availability = 1.0 if pool == FLEET else model.rent_offer[(g, "spot", p)][1]
         terms = dict(terms)
-        label = frame.label[p]
+        terms[var] = -availability * tp
+        model.row(terms, pulp.LpConstraintLE, f"replica_{name}", 0)
+        held[(g, pool, p, s)][var] = float(tp)
+    for (g, pool, p, s), terms in sorted(held.items()):
+        terms = dict(terms)
         if pool == FLEET:
             for var, n in {**owned.get((g, p), {}), **reserved.get((g, p), {})}.items():
                 terms[var] = -n
             if (g, "on_demand", p, s) in model.rent:
-                terms[model.rent[(g, "on_demand", p, s)]] = -1.0
+                terms[model.rent[(g, "on_demand", p, s)]] = -model.rent_offer[
+                    (g, "on_demand", p)][2]
         else:
-            availability = model.rent_offer[(g, "spot", p)][1]
-            terms[model.rent[(g, "spot", p, s)]] = -availability
-        model.row(terms, pulp.LpConstraintLE, _name("capacity", g, pool, label, s), 0)
+            terms[model.rent[(g, "spot", p, s)]] = -model.rent_offer[(g, "spot", p)][2]
+        model.row(terms, pulp.LpConstraintLE, _name("capacity", g, pool, frame.label[p], s), 0)
+
+
+def add_spot_backup(model: PlanModel, frame: _Frame, objective: dict) -> None:
+    """Spot risk priced: GPUs of a pool that serve work which cannot wait are backed up by as
+    many on-demand GPUs of the same type for the (1 - a) of the hours spot is away, paid for
+    those hours (an offer billed by the month: all of them). backup[g, p, s] is whole units:
+        sum assign[v, g, spot, p, s] (v not deferrable) <= unit x backup[g, p, s]"""
+    inputs = model.inputs
+    deferrable = inputs.workloads["deferrable"].to_dict()
+    served: dict = defaultdict(dict)
+    for (w, g, pool, p, s), var in model.assign.items():
+        if pool == SPOT and not deferrable[w]:
+            served[(g, p, s)][var] = 1.0
+    if not served:
+        return
+    category = pulp.LpContinuous if model.relax else pulp.LpInteger
+    rentals = model.backup_pv
+    for (g, p, s), terms in sorted(served.items()):
+        offer, _, unit, billing = model.rent_offer[(g, "on_demand", p)]
+        away = 1 - model.rent_offer[(g, "spot", p)][1]
+        share = 1.0 if billing == "month" else away
+        name = _name(g, frame.label[p], s)
+        var = model.column(f"backup_{name}", 0, None, category)
+        model.backup[(g, p, s)] = var
+        objective[var] += unit * rentals[(g, p)] * frame.fraction[s] * share
+        terms = dict(terms)
+        terms[var] = -float(unit)
+        model.row(terms, pulp.LpConstraintLE, f"backup_{name}", 0)
 
 
 def add_whole_gpus(model: PlanModel, frame: _Frame, owned: dict, reserved: dict,
                    peak: dict[tuple[str, int, str], float]) -> None:
-    """Nobody rents 3% of a GPU: a pool of a GPU type (fleet: owned + reserved + on-demand; spot)
-    serving in a period holds at least one whole GPU in every slice of it; above one it is
-    fluid. A binary serves[g, pool, p] gates the pool:
-        assign[w, g, pool, p, s] <= most[w, p, s] x serves   (most: GPUs w's peak rate needs on g)
-        held[g, pool, p, s] >= serves                         (every slice s)
-    Bounding a workload needing less than one GPU by its own peak (not the fleet's) keeps the
-    relaxation tight: a workload needing 0.05 GPU served on g forces serves = 1 and one held GPU
-    even in the LP, so HiGHS branches little. Workloads needing a GPU or more share one row
-    per slice (the sum of their peaks): for them the capacity rows are as tight, and one row
-    instead of one per workload keeps the model small. Skipped when relaxed (docs/plan.md,
-    "Whole GPUs")."""
+    """Gates that keep the relaxation close to whole replicas: a workload that alone needs
+    less than one replica of its deployment (most: GPUs its busiest hour needs, below tp) is
+    served only where a replica stands:
+        assign[w, g, pool, p, s] <= most[w, p, s] x replicas[dep, pool, p, s]
+    Valid for whole replicas (assign never exceeds most), and in the relaxation a workload
+    needing 0.05 GPU served on g forces a whole replica, so HiGHS branches little. Skipped when
+    relaxed (docs/plan.md, "Whole replicas")."""
     if model.relax:
         return
     rate = _capacity_rates(model.inputs)
-    pools: dict = defaultdict(list)
+    deps = _deployments(model.inputs)
     for (w, g, pool, p, s), var in model.assign.items():
-        pools[(g, pool, p)].append((w, s, var))
-    for (g, pool, p), assigned in sorted(pools.items()):
-        name = _name(g, pool, frame.label[p])
-        serves = model.column(f"serves_{name}", 0, 1, pulp.LpBinary)
-        large: dict = defaultdict(dict)  # slice -> {assign: 1} of workloads needing >= 1 GPU
-        most_large: dict = defaultdict(float)
-        for w, s, var in assigned:
-            most = peak[(w, p, s)] / rate[(w, g)]
-            if most >= 1:
-                large[s][var] = 1.0
-                most_large[s] += most
-            else:
-                model.row({var: 1, serves: -most}, pulp.LpConstraintLE,
-                          _name("gate", w, name, s), 0)
-        for s, terms in large.items():
-            terms[serves] = -most_large[s]
-            model.row(terms, pulp.LpConstraintLE, f"gate_{name}_{s}", 0)
+        dep = deps[(w, g)]
+        most = peak[(w, p, s)] / rate[(w, g)]
+        if most >= dep[3]:
+            continue  # the replica row binds as tightly
+        replicas = model.replicas[(*dep, pool, p, s)]
+        model.row({var: 1, replicas: -most}, pulp.LpConstraintLE,
+                  _name("gate", w, g, pool, frame.label[p], s), 0)
+
+
+def _min_replicas(inputs: PlanInputs) -> dict[str, int]:
+    if "min_replicas" not in inputs.workloads.columns:
+        return {}
+    return {w: int(n) for w, n in inputs.workloads["min_replicas"].items() if n}
+
+
+def add_min_replicas(model: PlanModel, frame: _Frame,
+                     peak: dict[tuple[str, int, str], float]) -> None:
+    """A workload with min_replicas k keeps at least k replicas of its deployments (shared
+    ones count) in every slice of a period in which it is self-hosted at all: a binary
+    hosted[w, p] gates its GPUs (assign <= most x hosted) and lifts the replicas."""
+    least = _min_replicas(model.inputs)
+    if not least:
+        return
+    rate = _capacity_rates(model.inputs)
+    deps = _deployments(model.inputs)
+    category = pulp.LpContinuous if model.relax else pulp.LpBinary
+    by: dict = defaultdict(list)
+    for (w, g, pool, p, s), var in model.assign.items():
+        if w in least:
+            by[(w, p)].append((g, pool, s, var))
+    for (w, p), items in sorted(by.items()):
+        name = _name(w, frame.label[p])
+        hosted = model.column(f"hosted_{name}", 0, 1, category)
+        for g, pool, s, var in items:
+            most = max(peak[(w, p, s)] / rate[(w, g)], 1e-9)
+            model.row({var: 1, hosted: -most}, pulp.LpConstraintLE,
+                      _name("hosted", w, g, pool, frame.label[p], s), 0)
         for s in frame.slices:
-            if pool == FLEET:
-                held = {**owned.get((g, p), {}), **reserved.get((g, p), {})}
-                if (g, "on_demand", p, s) in model.rent:
-                    held[model.rent[(g, "on_demand", p, s)]] = 1.0
-            else:
-                held = {model.rent[(g, "spot", p, s)]: 1.0}
-            held[serves] = -1.0
-            model.row(held, pulp.LpConstraintGE, f"whole_{name}_{s}", 0)
+            terms = {model.replicas[(*deps[(w, g)], pool, p, s)]: 1.0
+                     for g, pool, t, _ in items if t == s}
+            terms[hosted] = -float(least[w])
+            model.row(terms, pulp.LpConstraintGE, _name("min_replicas", w, frame.label[p], s),
+                      0)
 
 
 def add_api_rate_limits(model: PlanModel, frame: _Frame) -> None:
@@ -716,7 +897,8 @@ def add_gpu_caps(model: PlanModel, frame: _Frame, owned: dict, reserved: dict) -
                 terms = {**owned.get((g, p), {}), **reserved.get((g, p), {})}
                 for channel in ("on_demand", "spot"):
                     if (g, channel, p, s) in model.rent:
-                        terms[model.rent[(g, channel, p, s)]] = 1.0
+                        terms[model.rent[(g, channel, p, s)]] = float(
+                            model.rent_offer[(g, channel, p)][2])
                 if terms:
                     _add_limit(model, "max_gpus", g, p, terms, cap,
                                _name("gpu_cap", g, frame.label[p], s))
@@ -736,9 +918,11 @@ def add_spot_share(model: PlanModel, frame: _Frame, owned: dict, reserved: dict)
                 for var, n in {**owned.get((g, p), {}), **reserved.get((g, p), {})}.items():
                     terms[var] -= share * n
                 if (g, "on_demand", p, s) in model.rent:
-                    terms[model.rent[(g, "on_demand", p, s)]] -= share
+                    terms[model.rent[(g, "on_demand", p, s)]] -= share * model.rent_offer[
+                        (g, "on_demand", p)][2]
                 if (g, "spot", p, s) in model.rent:
-                    terms[model.rent[(g, "spot", p, s)]] += 1 - share
+                    terms[model.rent[(g, "spot", p, s)]] += (1 - share) * model.rent_offer[
+                        (g, "spot", p)][2]
             _add_limit(model, "max_spot_share", "spot", p, terms, 0.0,
                        _name("spot_share", frame.label[p], s))
 
@@ -761,7 +945,7 @@ def fix_commitments(model: PlanModel, commitments: pd.DataFrame) -> None:
         value = wanted.get(("purchase", offer, m), 0.0) / unit[offer]
         var.lowBound = var.upBound = value
     for (offer, m), var in model.reserve.items():
-        value = wanted.get(("reserved", offer, m), 0.0)
+        value = wanted.get(("reserved", offer, m), 0.0) / model.reserve_unit[offer]
         var.lowBound = var.upBound = value
 
 
@@ -770,24 +954,42 @@ def fix_commitments(model: PlanModel, commitments: pd.DataFrame) -> None:
 
 def _value(var: pulp.LpVariable) -> float:
     value = var.varValue
-    return 0.0 if value is None or abs(value) < 1e-9 else float(value)
+    if value is None or abs(value) < 1e-9:
+        return 0.0
+    if var.cat == pulp.LpInteger:
+        return float(round(value))  # HiGHS returns 3.9999999999999996 for a whole 4
+    return float(value)
 
 
 def decision_values(model: PlanModel) -> dict[str, pd.DataFrame]:
     """The solution as tidy tables (only nonzero rows), keyed by decision family:
     buy (offer, month, servers), reserve (offer, month, gpus), rent (gpu, channel, period,
-    slice, offer, availability, gpus), assign (workload, gpu, pool, period, slice, gpus),
+    slice, offer, availability, gpus), replicas (gpu, model, precision, tp, pool, period, slice,
+    replicas), assign (workload, gpu, pool, period, slice, gpus),
     api (workload, api, period, slice, mtok_per_hour), site (period, on), unmet (workload,
     period, slice, mtok_per_hour)."""
     tables = {
         "buy": pd.DataFrame([(o, m, _value(v)) for (o, m), v in model.buy.items()
                              if _value(v)], columns=["offer", "month", "servers"]),
-        "reserve": pd.DataFrame([(o, m, _value(v)) for (o, m), v in model.reserve.items()
-                                 if _value(v)], columns=["offer", "month", "gpus"]),
-        "rent": pd.DataFrame([(g, c, p, s, *model.rent_offer[(g, c, p)], _value(v))
+        "reserve": pd.DataFrame([(o, m, _value(v) * model.reserve_unit[o])
+                                 for (o, m), v in model.reserve.items() if _value(v)],
+                                columns=["offer", "month", "gpus"]),
+        "rent": pd.DataFrame([(g, c, p, s, *model.rent_offer[(g, c, p)][:2],
+                               _value(v) * model.rent_offer[(g, c, p)][2])
                               for (g, c, p, s), v in model.rent.items() if _value(v)],
                              columns=["gpu", "channel", "period", "slice", "offer",
                                       "availability", "gpus"]),
+        "backup": pd.DataFrame([(g, p, s, *model.rent_offer[(g, "on_demand", p)][:1],
+                                 1 - model.rent_offer[(g, "spot", p)][1],
+                                 model.rent_offer[(g, "on_demand", p)][3],
+                                 _value(v) * model.rent_offer[(g, "on_demand", p)][2])
+                                for (g, p, s), v in model.backup.items() if _value(v)],
+                               columns=["gpu", "period", "slice", "offer", "away", "billing",
+                                        "gpus"]),
+        "replicas": pd.DataFrame([(*k, _value(v)) for k, v in model.replicas.items()
+                                  if _value(v)],
+                                 columns=["gpu", "model", "precision", "tp", "pool", "period",
+                                          "slice", "replicas"]),
         "assign": pd.DataFrame([(*k, _value(v)) for k, v in model.assign.items() if _value(v)],
                                columns=["workload", "gpu", "pool", "period", "slice", "gpus"]),
         "api": pd.DataFrame([(*k, _value(v)) for k, v in model.api.items() if _value(v)],
@@ -879,7 +1081,7 @@ def build_two_stage(futures: list[PlanInputs], weights: list[float], *, relax: b
             keys[("reserved", offer, m)].append(var)
     for (kind, offer, m), owned in sorted(keys.items()):
         first = built[0].inputs
-        integer = kind == "purchase" and not relax
+        integer = not relax  # whole servers and whole reserved units
         shared_var = problem.add_variable(
             _name("x", kind, offer, first.month_label(m)), 0,
             0 if len(owned) < len(built) else None,

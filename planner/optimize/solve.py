@@ -155,6 +155,9 @@ class _InterruptibleHiGHS(pulp.HiGHS):
         if self.is_mip:
             highs.changeColsIntegrality(len(integers), integers,
                                         np.full(len(integers), highspy.HighsVarType.kInteger))
+            # What each whole-number column is, for the dive's rounding (by name prefix).
+            highs.planner_kinds = np.array([_column_kind(v.name) for v in variables],
+                                           dtype=np.int8)
         constraints = list(lp._constraints.values())
         starts, index, value, row_lower, row_upper = [], [], [], [], []
         for con in constraints:
@@ -281,6 +284,23 @@ def _returned_cost(highs, cost) -> float:
     return float(cost @ np.asarray(highs.getSolution().col_value))
 
 
+REPLICAS, COMMITMENT, RENTAL = 1, 2, 3  # kinds of whole-number columns (_column_kind)
+_KIND_PREFIXES = (("replicas_", REPLICAS), ("buy_", COMMITMENT), ("reserve_", COMMITMENT),
+                  ("x_", COMMITMENT), ("on_demand_", RENTAL), ("spot_", RENTAL),
+                  ("backup_", RENTAL))
+
+
+def _column_kind(name: str) -> int:
+    """REPLICAS, COMMITMENT (purchases, reservations) or RENTAL by the plan's column names
+    (planner.optimize.build; two-stage futures prefix theirs with f{k}_), else 0."""
+    if name[:1] == "f" and "_" in name and name[1:name.index("_")].isdigit():
+        name = name[name.index("_") + 1:]
+    for prefix, kind in _KIND_PREFIXES:
+        if name.startswith(prefix):
+            return kind
+    return 0
+
+
 def _dive(highs, budget_s: float | None = None, bound: list | None = None):
     """A whole-number plan for the problem loaded in `highs` (numpy column values), or None
     (docs/bench.md, "The incumbent dive"). Solve the LP relaxation; then, round after round,
@@ -290,7 +310,10 @@ def _dive(highs, budget_s: float | None = None, bound: list | None = None):
     server rounded away; rounding up instead buys a server in every month the LP buys a
     sliver (6x the optimum on one bench). HiGHS's own heuristics find such a plan late where
     one GPU pool filled with slivers of many workloads is the whole gap. None when an LP turns
-    infeasible or `budget_s` runs out. The dive works on a copy of the problem, dropped before
+    infeasible or `budget_s` runs out. General integers are rounded in stages when their kinds
+    are known (`_column_kind`): replicas up (a replica too many is always feasible), then
+    purchases and reservations to the nearest (up if that fails), then rentals up. The dive
+    works on a copy of the problem, dropped before
     returning: `highs` is left as it was, and the dive's simplex memory (a gigabyte on the
     large bench) is freed before branch and bound allocates its own. The LP relaxation's
     optimum, a bound on the integer plan, is appended to `bound` when given: a time limit
@@ -339,10 +362,53 @@ def _dive(highs, budget_s: float | None = None, bound: list | None = None):
         unfixed.difference_update(ones, zeros)
         fix(ones + zeros, [1.0] * len(ones) + [0.0] * len(zeros))
         found = resolve()
-    if found and len(general):
-        fix(general, np.round(np.asarray(diver.getSolution().col_value)[general]))
+    kinds = getattr(highs, "planner_kinds", None)
+    if kinds is None or len(kinds) != len(lower):
+        stages = [(general, "nearest")]
+    else:
+        stages = [(general[kinds[general] == REPLICAS], "rounds"),
+                  (general[kinds[general] == COMMITMENT], "nearest"),
+                  (general[(kinds[general] != REPLICAS) & (kinds[general] != COMMITMENT)],
+                   "up")]
+    for columns, rule in stages:
+        if not found or not len(columns):
+            continue
+        if rule == "rounds":
+            found = _round_in_rounds(diver, columns, fix, resolve)
+            continue
+        value = np.asarray(diver.getSolution().col_value)[columns]
+        fix(columns, np.round(value) if rule == "nearest" else np.ceil(value - 1e-6))
         found = resolve()
+        if not found and rule == "nearest":
+            diver.changeColsBounds(len(columns), columns.astype(np.int32), lower[columns],
+                                   upper[columns])
+            fix(columns, np.ceil(value - 1e-6))
+            found = resolve()
     return np.asarray(diver.getSolution().col_value) if found else None
+
+
+def _round_in_rounds(diver, columns, fix, resolve) -> bool:
+    """Whole replicas as the binaries are fixed: round after round, those the LP holds within
+    1e-6 of a whole number, or with a fractional part >= 0.5 (up) or <= 0.1 (down), are fixed
+    and the LP solved again; when none qualifies the most fractional one goes up."""
+    import numpy as np
+
+    unfixed = np.asarray(columns)
+    found = True
+    while found and len(unfixed):
+        value = np.asarray(diver.getSolution().col_value)[unfixed]
+        whole = np.abs(value - np.round(value)) <= 1e-6
+        part = value - np.floor(value)
+        up = ~whole & (part >= 0.5)
+        down = ~whole & (part <= 0.1)
+        chosen = whole | up | down
+        if not chosen.any():
+            up[int(np.argmax(part))] = chosen[int(np.argmax(part))] = True
+        target = np.where(whole, np.round(value), np.where(up, np.ceil(value), np.floor(value)))
+        fix(unfixed[chosen], target[chosen])
+        unfixed = unfixed[~chosen]
+        found = resolve()
+    return found
 
 
 def _return_freed_memory() -> None:

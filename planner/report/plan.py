@@ -124,6 +124,9 @@ def build_plan_report(view: PlanView, alternatives: Mapping[str, PlanView | None
     gpus_table = view.gpus.rename(columns={"gpus": "gpus"}).sort_values(
         ["month", "channel", "gpu"]).reset_index(drop=True)
     fleet.tables.append(Table("gpus", "GPUs in service by month", gpus_table, show=False))
+    if view.orders is not None and len(view.orders):
+        fleet.tables.append(Table("order_schedule", f"Orders (price locked per GPU, reserved per "
+                                  f"GPU-month, {cur})", view.orders, max_rows=100))
     report.sections.append(fleet)
 
     plans = {"plan": view, **alts}
@@ -409,6 +412,8 @@ def view_from_result(result: Any, loaded: Any = None) -> PlanView:
                                                   result.currency)
     words = result.mix_words() if hasattr(result, "mix_words") else ""
     view.mix = ([f"Tokens: {words}."] if words else []) + mix_in_words(view)
+    view.orders = getattr(result, "orders", None)
+    view.order_lines = result.order_lines() if hasattr(result, "order_lines") else []
     return view
 
 

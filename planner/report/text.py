@@ -138,6 +138,7 @@ def render_summary(view: PlanView, alternatives: Mapping[str, PlanView] | None =
     lines += ["", "The mix:"]
     for sentence in view.mix or mix_in_words(view):
         lines += _wrap(sentence, width)
+    lines += view.order_lines
 
     if alternatives:
         lines += ["", "Against the alternatives (cumulative cash over the horizon):"]

@@ -41,6 +41,8 @@ class PlanView:
     total_cost: float | None = None
     sources: pd.DataFrame | None = None
     mix: list[str] = field(default_factory=list)  # the mix in words, one sentence each
+    order_lines: list[str] = field(default_factory=list)  # the order schedule, for the terminal
+    orders: pd.DataFrame | None = None  # the order schedule (PlanResult.orders)
     warnings: list[str] = field(default_factory=list)  # inputs with no effect
     # Budget statistics (planner.results.statistics); None for views built without a result.
     committed: pd.DataFrame | None = None       # index year: committed, variable, share

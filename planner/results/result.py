@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from planner.atomic import atomic_directory
-from planner.inputs import PlanInputs
+from planner.inputs import PlanInputs, costs
 from planner.jsonio import json_ready
 from planner.results import statistics
 from planner.results.workbook import WORKBOOK_FILE, write_workbook
@@ -29,6 +29,8 @@ from planner.units import HOURS_PER_MONTH, month_index
 # The columns that identify a first-stage commitment (stress compares plans by them).
 COMMITMENT_COLUMNS = ["kind", "offer", "month", "gpus"]
 CATEGORIES = ("capex", "opex", "reserved", "on_demand", "spot", "api")
+ORDER_COLUMNS = ["month", "action", "offer", "provider", "gpu", "units", "gpus", "term_months",
+                 "price_per_gpu"]
 SERVED_CHANNELS = ("api", "purchase", "reserved", "on_demand", "spot")
 CHANNEL_WORDS = {"api": "API", "purchase": "owned GPUs", "reserved": "reserved GPUs",
                  "on_demand": "on-demand GPUs", "spot": "spot GPUs"}
@@ -46,8 +48,14 @@ class PlanResult:
                  slices), avg_gpus (hour-weighted), gpu_hours (paid)
     served:      month, workload, channel, resource (gpu or api), mtok
     workloads:   workload -> mtok, npv, cost_per_mtok (levelized), shares by channel
+    orders:      what to order, by month: month, action (buy | reserve | release: a reservation
+                 ending inside the horizon), offer, provider, gpu, units, gpus, term_months,
+                 price_per_gpu (locked when signed: per GPU for a purchase, per GPU-month for
+                 a reservation)
     commitments: the first-stage decisions: kind, offer, gpu, month, gpus, servers, term_months,
-                 price_per_gpu, serves_from
+                 price_per_gpu, serves_from, ends (last month of a reservation), after_horizon
+                 (what stays committed after the horizon: a reservation's payments after its
+                 end, an owned GPU's book value; not in the npv)
     """
 
     status: str
@@ -63,6 +71,7 @@ class PlanResult:
     commitments: pd.DataFrame
     solver: dict[str, Any]
     provenance: dict[str, Any] = field(default_factory=dict)
+    orders: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ORDER_COLUMNS))
     inputs: PlanInputs | None = None
     build_seconds: float = 0.0
     # Shadow prices of binding limits (planner.optimize.duals): limit, key, year,
@@ -109,6 +118,7 @@ class PlanResult:
             "total_cost": self.total_cost, "residual_value": self.residual_value,
             "years": years, "periods": self.periods(), "workloads": workloads,
             "commitments": self.commitments.to_dict(orient="records"),
+            "orders": self.orders.to_dict(orient="records"),
             "mix": self.mix(), "next_year_locked": statistics.next_year_locked(self),
             "limits_value": statistics.limit_rows(self.limits_value, self.currency),
             "workload_years": statistics.workload_cost_by_year(self).to_dict(orient="records"),
@@ -180,6 +190,7 @@ class PlanResult:
             held = ", ".join(f"{format_number(n)} {g} {CHANNEL_WORDS[c].replace(' GPUs', '')}"
                              for (g, c), n in peak.items() if n > 0)
             lines.append(f"Most GPUs held at once: {held}")
+        lines += self.order_lines()
         lines += ["", f"Cost per million tokens ({self.currency}, levelized over the horizon)"]
         for w, row in self.workloads.iterrows():
             cost = row["cost_per_mtok"]
@@ -190,6 +201,21 @@ class PlanResult:
             lines.append(f"  {w:<24} {cost_text:>12}   {share}")
         return "\n".join(_clip(line) for line in lines)
 
+    def order_lines(self, most: int = 12) -> list[str]:
+        """The order schedule for the terminal: one line per order, the first `most`."""
+        if not len(self.orders):
+            return []
+        lines = ["", f"Orders ({self.currency}; price locked per GPU, reserved per GPU-month)"]
+        for row in self.orders.head(most).itertuples(index=False):
+            term = f", {int(row.term_months)} months" if row.action == "reserve" else ""
+            price = "" if row.action == "release" else f" at {format_number(row.price_per_gpu)}"
+            per = row.gpus / row.units if row.units else 0
+            lines.append(f"  {row.month}  {row.action:<8} {row.units:g} x {per:g}-GPU unit "
+                         f"{row.gpu} = {row.gpus:g} GPUs ({row.offer}{term}){price}")
+        if len(self.orders) > most:
+            lines.append(f"  ... {len(self.orders) - most} more in orders.csv / --json")
+        return lines
+
     def converted(self, currency: str, rate: float) -> PlanResult:
         """The same plan with every amount in another currency (rate: units of `currency` per
         unit of this result's currency)."""
@@ -199,15 +225,18 @@ class PlanResult:
         workloads = self.workloads.assign(npv=self.workloads["npv"] * rate,
                                           cost_per_mtok=self.workloads["cost_per_mtok"] * rate)
         commitments = self.commitments.assign(
-            price_per_gpu=self.commitments["price_per_gpu"] * rate)
+            price_per_gpu=self.commitments["price_per_gpu"] * rate,
+            after_horizon=self.commitments["after_horizon"] * rate)
         provenance = {**self.provenance, "converted_from": cur, "fx_rate": rate}
         # Per unit of money (capex budget) the value is a ratio; per MW, GPU or point it scales.
         limits_value = [{**r, "value_per_unit": r["value_per_unit"] * (
             1.0 if r["limit"] == "capex_budget_per_year" else rate)} for r in self.limits_value]
+        orders = self.orders.assign(price_per_gpu=self.orders["price_per_gpu"] * rate)
         return replace(self, currency=currency, npv=self.npv * rate, limits_value=limits_value,
                        total_cost=self.total_cost * rate,
                        residual_value=self.residual_value * rate, years=years, cash=cash,
-                       workloads=workloads, commitments=commitments, provenance=provenance)
+                       workloads=workloads, commitments=commitments, provenance=provenance,
+                       orders=orders)
 
     # ------------------------------------------------------------------ files
 
@@ -241,9 +270,11 @@ class PlanResult:
         cash = self.cash.rename(columns={"amount": f"amount_{cur}", "pv": f"pv_{cur}"})
         workloads = self.workloads.reset_index().rename(columns={
             "npv": f"npv_{cur}", "cost_per_mtok": f"cost_per_mtok_{cur}"})
-        commitments = self.commitments.rename(columns={"price_per_gpu": f"price_per_gpu_{cur}"})
+        commitments = self.commitments.rename(columns={"price_per_gpu": f"price_per_gpu_{cur}",
+                                                       "after_horizon": f"after_horizon_{cur}"})
+        orders = self.orders.rename(columns={"price_per_gpu": f"price_per_gpu_{cur}"})
         return {"years": years, "cash": cash, "fleet": self.fleet, "served": self.served,
-                "workloads": workloads, "commitments": commitments,
+                "workloads": workloads, "commitments": commitments, "orders": orders,
                 "workload_years": workload_years, "accounting": accounting}
 
 
@@ -291,12 +322,12 @@ def compute_result(inputs: PlanInputs, values: dict[str, pd.DataFrame], solver: 
     for offer, m0, servers in values["buy"].itertuples(index=False):
         row = purchases[(offer, m0)]
         gpus = servers * int(row["unit_gpus"])
-        cash.append((m0, "capex", row["gpu"], None, m0, gpus * float(row["price_per_gpu"])))
         serve = serve_period(m0 + int(row["lead_time_months"]))
+        for m, category, amount in costs.purchase_flows(
+                float(row["price_per_gpu"]), m0, first[serve] if serve is not None else None,
+                horizon, opex[row["gpu"]]):
+            cash.append((m, category, row["gpu"], None, m0, gpus * amount))
         if serve is not None:
-            for m in range(first[serve], horizon):
-                cash.append((m, "opex", row["gpu"], None, m0,
-                             gpus * opex[row["gpu"]] * HOURS_PER_MONTH))
             for p in first:
                 if p >= serve:
                     slot = fleet[(p, row["gpu"], "purchase")]
@@ -309,7 +340,8 @@ def compute_result(inputs: PlanInputs, values: dict[str, pd.DataFrame], solver: 
         commitments.append({"kind": "purchase", "offer": offer, "gpu": row["gpu"],
                             "month": inputs.month_label(m0), "gpus": gpus, "servers": servers,
                             "term_months": None, "price_per_gpu": float(row["price_per_gpu"]),
-                            "serves_from": label[serve] if serve is not None else None})
+                            "serves_from": label[serve] if serve is not None else None,
+                            "ends": None, "after_horizon": value})
 
     # Site: setup once when it opens, fixed cost every month it exists.
     previous = 0.0
@@ -331,9 +363,9 @@ def compute_result(inputs: PlanInputs, values: dict[str, pd.DataFrame], solver: 
     for offer, m0, gpus in values["reserve"].itertuples(index=False):
         row = reserved[(offer, m0)]
         term = int(row["term_months"])
-        for m in range(m0, m0 + term):
-            cash.append((m, "reserved", row["gpu"], None, m0,
-                         gpus * float(row["price_per_gpu_month"])))
+        flows = costs.reservation_flows(float(row["price_per_gpu_month"]), m0, term)
+        for m, category, amount in flows:
+            cash.append((m, category, row["gpu"], None, m0, gpus * amount))
         active = [p for p in first if first[p] >= m0 and first[p] + length[p] <= m0 + term]
         for p in active:
             slot = fleet[(p, row["gpu"], "reserved")]
@@ -343,7 +375,11 @@ def compute_result(inputs: PlanInputs, values: dict[str, pd.DataFrame], solver: 
         commitments.append({"kind": "reserved", "offer": offer, "gpu": row["gpu"],
                             "month": inputs.month_label(m0), "gpus": gpus, "servers": None,
                             "term_months": term, "price_per_gpu": float(row["price_per_gpu_month"]),
-                            "serves_from": label[active[0]] if active else None})
+                            "serves_from": label[active[0]] if active else None,
+                            "ends": inputs.month_label(m0 + term - 1),
+                            # The unexpired share: payments after the horizon (not in the npv).
+                            "after_horizon": sum(gpus * amount for m, _, amount in flows
+                                                 if not costs.counts(m, horizon))})
 
     # Rentals: paid per hour held (spot: the hours it is there).
     prices = {(o, int(m)): float(pr) for o, m, pr in zip(
@@ -351,11 +387,26 @@ def compute_result(inputs: PlanInputs, values: dict[str, pd.DataFrame], solver: 
         strict=True)}
     for g, channel, p, s, offer, availability, gpus in values["rent"].itertuples(index=False):
         hours_per_month = gpus * fraction[s] * HOURS_PER_MONTH * availability
-        for m in months(p):
-            cash.append((m, channel, g, None, m, hours_per_month * prices[(offer, m)]))
+        for m, category, amount in costs.rental_flows(
+                channel, lambda m, o=offer: prices[(o, m)], months(p), fraction[s] * availability):
+            cash.append((m, category, g, None, m, gpus * amount))
         slot = fleet[(p, g, channel)]
         slot[0] = max(slot[0], gpus)
         slot[1] += gpus * fraction[s]
+        slot[2] += hours_per_month * length[p]
+
+    # On-demand backup of spot for work that cannot wait: paid the hours spot is away (all
+    # hours when billed by the month).
+    for g, p, s, offer, away, billing, gpus in values.get(
+            "backup", pd.DataFrame(columns=range(7))).itertuples(index=False):
+        share = 1.0 if billing == "month" else away
+        hours_per_month = gpus * fraction[s] * HOURS_PER_MONTH * share
+        for m, category, amount in costs.rental_flows(
+                "on_demand", lambda m, o=offer: prices[(o, m)], months(p), fraction[s] * share):
+            cash.append((m, category, g, None, m, gpus * amount))
+        slot = fleet[(p, g, "on_demand")]
+        slot[0] = max(slot[0], gpus)
+        slot[1] += gpus * fraction[s] * share
         slot[2] += hours_per_month * length[p]
 
     # APIs: per token at the month's price.
@@ -365,26 +416,51 @@ def compute_result(inputs: PlanInputs, values: dict[str, pd.DataFrame], solver: 
     served: list[tuple] = []  # (p, workload, channel, resource, mtok)
     for w, a, p, s, rate in values["api"].itertuples(index=False):
         mtok_per_month = rate * fraction[s] * HOURS_PER_MONTH
-        for m in months(p):
-            cash.append((m, "api", a, w, m, mtok_per_month * api_price[(w, a, m)]))
+        for m, category, amount in costs.api_flows(
+                lambda m, w=w, a=a: api_price[(w, a, m)], months(p), mtok_per_month):
+            cash.append((m, category, a, w, m, amount))
         served.append((p, w, "api", a, mtok_per_month * length[p]))
 
     # Self-hosted tokens, split between the channels of the fleet pool: owned first, then
-    # reserved, then on-demand (on-demand is only held when the others are full).
+    # reserved, then on-demand (on-demand is only held when the others are full). Work that
+    # cannot wait, served on spot, is served by on-demand backup the (1 - a) of the hours spot
+    # is away.
     capacity = {(w, g): r for w, g, r in zip(inputs.capacity["workload"], inputs.capacity["gpu"],
                                              inputs.capacity["mtok_per_gpu_hour"], strict=True)}
+    busiest = {}
+    if "busiest" in inputs.demand.columns:
+        busiest = {(w, sl): float(b) for w, sl, b in zip(
+            inputs.demand["workload"], inputs.demand["slice"], inputs.demand["busiest"],
+            strict=True)}
+    deferrable = inputs.workloads["deferrable"].to_dict()
+    spot_availability = {(g, p): a for g, c, p, a in zip(
+        values["rent"]["gpu"], values["rent"]["channel"], values["rent"]["period"],
+        values["rent"]["availability"], strict=True) if c == "spot"}
     assign = values["assign"]
     gpu_hours: dict = defaultdict(float)  # (workload, gpu) -> GPU-hours used
-    if len(assign):
-        used = assign[assign["pool"] == "fleet"].groupby(["gpu", "period", "slice"])[
-            "gpus"].sum().to_dict()
-        for w, g, pool, p, s, gpus in assign.itertuples(index=False):
-            hours = gpus * fraction[s] * HOURS_PER_MONTH * length[p]
-            gpu_hours[(w, g)] += hours
-            mtok = hours * capacity[(w, g)]
-            if pool == "spot":
-                served.append((p, w, "spot", g, mtok))
-                continue
+    # (workload, gpu, period, slice, fleet GPUs, spot GPUs, backup GPUs, Mtok per GPU-hour)
+    uses: list[tuple] = []
+    for w, g, pool, p, s, gpus in assign.itertuples(index=False):
+        per_hour = capacity[(w, g)] / busiest.get((w, s), 1.0)
+        if pool == "fleet":
+            uses.append((w, g, p, s, gpus, 0.0, 0.0, per_hour))
+        elif deferrable[w]:
+            uses.append((w, g, p, s, 0.0, gpus, 0.0, per_hour))
+        else:
+            a = spot_availability.get((g, p), 1.0)
+            uses.append((w, g, p, s, 0.0, a * gpus, (1 - a) * gpus, per_hour))
+    used: dict = defaultdict(float)
+    for _, g, p, s, in_fleet, _, _, _ in uses:
+        used[(g, p, s)] += in_fleet
+    for w, g, p, s, in_fleet, on_spot, on_backup, per_hour in uses:
+        hours_per_gpu = fraction[s] * HOURS_PER_MONTH * length[p]
+        gpu_hours[(w, g)] += (in_fleet + on_spot + on_backup) * hours_per_gpu
+        if on_spot:
+            served.append((p, w, "spot", g, on_spot * hours_per_gpu * per_hour))
+        if on_backup:
+            served.append((p, w, "on_demand", g, on_backup * hours_per_gpu * per_hour))
+        if in_fleet:
+            mtok = in_fleet * hours_per_gpu * per_hour
             total = used[(g, p, s)]
             owned = min(fleet[(p, g, "purchase")][0], total) if (p, g, "purchase") in fleet \
                 else 0.0
@@ -398,8 +474,9 @@ def compute_result(inputs: PlanInputs, values: dict[str, pd.DataFrame], solver: 
     cash_df = pd.DataFrame(_summed(cash),
                            columns=["month", "category", "item", "workload", "signed",
                                     "amount"])
-    cash_df["pv"] = [a * inputs.discount(m) for m, a in zip(cash_df["month"], cash_df["amount"],
-                                                            strict=True)]
+    # The horizon's end rule (planner.inputs.costs): cash after the horizon is not in the npv.
+    cash_df["pv"] = [a * inputs.discount(m) if costs.counts(m, horizon) else 0.0
+                     for m, a in zip(cash_df["month"], cash_df["amount"], strict=True)]
     start = month_index(inputs.start)
     cash_df["year"] = [(start + int(m)) // 12 for m in cash_df["month"]]
     cash_df.insert(0, "month_label", [inputs.month_label(int(m)) for m in cash_df["month"]])
@@ -423,12 +500,43 @@ def compute_result(inputs: PlanInputs, values: dict[str, pd.DataFrame], solver: 
                                 end_discount)
     commitments_df = pd.DataFrame(commitments, columns=[
         "kind", "offer", "gpu", "month", "gpus", "servers", "term_months", "price_per_gpu",
-        "serves_from"])
+        "serves_from", "ends", "after_horizon"])
+    orders = _orders(inputs, commitments_df)
     return PlanResult(
+        orders=orders,
         status=solver["status"], currency=inputs.currency, npv=npv,
         total_cost=float(cash_df["amount"].sum()), residual_value=residual, years=years,
         cash=cash_df, fleet=fleet_df, served=served_df, workloads=workloads,
         commitments=commitments_df, solver=solver, provenance=provenance, inputs=inputs)
+
+
+def _orders(inputs: PlanInputs, commitments: pd.DataFrame) -> pd.DataFrame:
+    """The order schedule from the commitments: buy and reserve in their month (whole units of
+    the offer), and release where a reservation ends inside the horizon (the month after its
+    last)."""
+    unit: dict[str, int] = {}
+    provider: dict[str, Any] = {}
+    for table in (inputs.purchases, inputs.reserved):
+        units = table["unit_gpus"] if "unit_gpus" in table.columns else [1] * len(table)
+        names = table["provider"] if "provider" in table.columns else [None] * len(table)
+        for offer, u, name in zip(table["offer"], units, names, strict=True):
+            unit[offer] = int(u)
+            provider[offer] = None if name is None or name != name else name
+    start = month_index(inputs.start)
+    rows = []
+    for c in commitments.itertuples(index=False):
+        units = c.gpus / unit[c.offer]
+        action = "buy" if c.kind == "purchase" else "reserve"
+        term = None if c.kind == "purchase" else int(c.term_months)
+        rows.append((c.month, action, c.offer, provider[c.offer], c.gpu, units, c.gpus, term,
+                     c.price_per_gpu))
+        if term is not None and month_index(c.month) - start + term < inputs.months:
+            ends = inputs.month_label(month_index(c.month) - start + term)
+            rows.append((ends, "release", c.offer, provider[c.offer], c.gpu, units, c.gpus,
+                         term, c.price_per_gpu))
+    rank = {"release": 0, "buy": 1, "reserve": 2}
+    rows.sort(key=lambda r: (r[0], rank[r[1]], r[2]))
+    return pd.DataFrame(rows, columns=ORDER_COLUMNS)
 
 
 def _summed(rows: list[tuple]) -> list[tuple]:
@@ -494,4 +602,4 @@ def _workload_costs(inputs: PlanInputs, cash: pd.DataFrame, served: pd.DataFrame
     return pd.DataFrame(rows).set_index("workload")
 
 
-__all__ = ["CATEGORIES", "PlanResult", "compute_result"]
+__all__ = ["CATEGORIES", "ORDER_COLUMNS", "PlanResult", "compute_result"]

@@ -377,19 +377,21 @@ def _self_host_rows(loaded: Loaded, money: Money, model: str, total_tokens: floa
             if offer.gpu != gpu_id:
                 continue
             hourly = offer_price_per_gpu_hour(loaded, money, offer)
-            monthly = hourly * HOURS_PER_MONTH * gpus
+            unit = offer.unit_gpus or 1
+            paid = math.ceil(gpus / unit) * unit  # whole units of the offer, as the plan buys
+            monthly = hourly * HOURS_PER_MONTH * paid
             rows.append({
                 "option": oid, "kind": offer.channel, "gpu": gpu_id, "model": model,
                 "monthly_cost": monthly,
                 "cost_per_mtok": monthly / total_tokens * TOKENS_PER_MTOK,
                 "currency": money.currency,
-                "gpus": gpus, "tp": thr.tp, "precision": thr.precision, "batch": thr.batch,
+                "gpus": paid, "tp": thr.tp, "precision": thr.precision, "batch": thr.batch,
                 "tokens_per_gpu_hour": tokens_per_gpu_hour,
                 "price_per_gpu_hour": hourly,
                 # Seed 003: price / (tokens per GPU-hour x utilization), GPUs not rounded up.
                 "cost_per_mtok_at_utilization": fin.cost_per_mtok(hourly, tokens_per_gpu_hour,
                                                                   util),
-                "gpu_load": total_tokens / (gpus * tokens_per_gpu_hour * HOURS_PER_MONTH),
+                "gpu_load": total_tokens / (paid * tokens_per_gpu_hour * HOURS_PER_MONTH),
                 "availability": offer.availability,
             })
     info = {"utilization": util, "request_input_tokens": inp, "request_output_tokens": out,
@@ -459,8 +461,12 @@ def _tokens_per_month_at_start(workload: Workload) -> float:
 
 def workload_breakeven(loaded: Loaded, money: Money) -> list[dict[str, Any]]:
     """Per workload: the monthly volume above which its cheapest self-host deployment of minimum
-    size (one tensor-parallel group, tp GPUs, paid for the whole month) costs less than its
-    cheapest allowed API. Capacity is at finance.utilization."""
+    size costs less than its cheapest allowed API, sized and priced as the plan does
+    (docs/plan.md): whole replicas of the tp-GPU group in whole units of the offer (an 8-GPU
+    server or node contract pays 8 GPUs and serves 8 / tp replicas), paid for the whole month;
+    a purchase adds the site's fixed cost and its setup spread over the depreciation years;
+    spot serves work that cannot wait only with on-demand backup of the same GPU for the
+    (1 - availability) of the hours it is away. Capacity is at finance.utilization."""
     scenario = loaded.scenario
     if scenario is None:
         return []
@@ -480,6 +486,15 @@ def workload_breakeven(loaded: Loaded, money: Money) -> list[dict[str, Any]]:
         api_per_mtok = _api_cost_per_mtok(money, apis[api_id], workload)
         row.update(api=api_id, api_cost_per_mtok=api_per_mtok)
         best: dict[str, Any] | None = None
+        finance = loaded.finance
+        site_monthly = (money.of(finance.site_fixed_cost_per_year, finance.currency) / 12
+                        + money.of(finance.site_setup_cost, finance.currency)
+                        / (12 * finance.depreciation_years))
+        on_demand = {}
+        for offer in offers.values():
+            if offer.channel == "on_demand":
+                hourly = offer_price_per_gpu_hour(loaded, money, offer)
+                on_demand[offer.gpu] = min(hourly, on_demand.get(offer.gpu, hourly))
         for model in workload.self_host:
             for gpu_id in _gpus_with_offers(offers):
                 options = deployments(
@@ -487,24 +502,35 @@ def workload_breakeven(loaded: Loaded, money: Money) -> list[dict[str, Any]]:
                     output_tokens=workload.output_tokens, ttft_ms=workload.slo.ttft_ms,
                     tpot_ms=workload.slo.tpot_ms, precision=workload.precision)
                 for thr, (oid, offer) in itertools.product(options, offers.items()):
-                    # Spot is missing (1 - availability) of the hours, so it serves a workload
-                    # alone only when the work can wait (deferrable) and spot is allowed.
+                    # Spot is missing (1 - availability) of the hours: work that can wait
+                    # loses that throughput; other work needs on-demand backup meanwhile.
                     if offer.gpu != gpu_id or (offer.channel == "spot" and not (
-                            workload.spot_allowed and workload.deferrable)):
+                            workload.spot_allowed and (workload.deferrable
+                                                       or gpu_id in on_demand))):
                         continue
-                    # Spot is paid and present only `availability` of the hours.
-                    present = offer.availability if offer.channel == "spot" else 1.0
-                    hours = HOURS_PER_MONTH * present
-                    monthly = offer_price_per_gpu_hour(loaded, money, offer) * hours * thr.tp
+                    unit = offer.unit_gpus or 1
+                    gpus = math.ceil(thr.tp / unit) * unit  # whole units of the offer
+                    serving = gpus // thr.tp * thr.tp  # GPUs in whole replicas
+                    hourly = offer_price_per_gpu_hour(loaded, money, offer)
+                    hours = HOURS_PER_MONTH
+                    if offer.channel == "spot":
+                        a = offer.availability
+                        if workload.deferrable:
+                            hours = HOURS_PER_MONTH * a  # paid and present a of the hours
+                        else:
+                            hourly = a * hourly + (1 - a) * on_demand[gpu_id]
+                    monthly = hourly * hours * gpus
+                    if offer.channel == "purchase":
+                        monthly += site_monthly
                     capacity = (thr.total_tokens_per_s_per_gpu * SECONDS_PER_HOUR * hours
-                                * thr.tp * util)
+                                * serving * util)
                     volume = fin.breakeven_tokens_per_month(monthly, api_per_mtok, capacity)
                     if volume is None or (best is not None
                                           and volume >= best["breakeven_tokens_per_month"]):
                         continue
                     best = {"breakeven_tokens_per_month": volume, "model": model,
                             "gpu": gpu_id, "offer": oid, "channel": offer.channel,
-                            "tp": thr.tp, "gpus": thr.tp, "precision": thr.precision,
+                            "tp": thr.tp, "gpus": gpus, "precision": thr.precision,
                             "deployment_monthly_cost": monthly,
                             "capacity_tokens_per_month": capacity,
                             "self_host_cost_per_mtok": monthly / capacity * TOKENS_PER_MTOK}
