@@ -25,7 +25,6 @@ BYTES_PER_VALUE = {
     "fp4": 0.5,
 }
 
-CHANNELS = ("api", "on_demand", "reserved", "spot", "purchase")
 
 
 @cache  # a plan converts the same few dozen month labels thousands of times

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from planner.optimize.plan import optimize
-from planner.units import CHANNELS
+from planner.schemas import CHANNELS
 from tests.test_plan import tiny
 
 SETTINGS = settings(max_examples=12, deadline=None,

@@ -148,3 +148,12 @@ def test_slo_no_deployment_meets_is_a_warning(run_cli, tmp_path):
     # A reachable SLO gives no warning.
     path.write_text(GOOD.replace("apis: [qwen-plus]", "apis: [qwen-plus]\n    slo: {tpot_ms: 50}"))
     assert run_cli("validate", path, "--json").json()["warnings"] == []
+
+
+def test_the_offer_schema_knows_the_gpu_channels_of_the_channel_enum() -> None:
+    import typing
+
+    from planner.schemas import GPU_CHANNELS
+    from planner.schemas.catalog import OfferChannel
+
+    assert set(typing.get_args(OfferChannel)) == set(GPU_CHANNELS)

@@ -19,9 +19,8 @@ from planner import finance as fin
 from planner import roofline
 from planner.errors import InfeasibleError, InputError
 from planner.loading import Loaded, market
-from planner.schemas import Limits, Workload
+from planner.schemas import CHANNELS, Limits, Workload
 from planner.units import (
-    CHANNELS,
     DAYS_PER_MONTH,
     HOURS_PER_MONTH,
     MONTHS_PER_YEAR,

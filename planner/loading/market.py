@@ -9,12 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from planner import roofline
-from planner.schemas import Api, Catalog, Offer, Scenario
+from planner.schemas import GPU_CHANNELS, Api, Catalog, Offer, Scenario
 
 # Offers of these providers are the seeds' own figures (catalogs/offers.yaml), not market prices:
 # a scenario uses them only when it names them (offers: ids, or providers:).
 SEED_PROVIDER_PREFIX = "seed"
-RENTAL_CHANNELS = ("on_demand", "reserved", "spot", "purchase")
 
 
 def is_seed_offer(offer: Offer) -> bool:
@@ -69,7 +68,7 @@ def input_warnings(catalog: Catalog, scenario: Scenario,
                                 "in the scenario's offers")
     if channels is not None:
         for channel in channels:
-            if channel in RENTAL_CHANNELS and channel not in channels_with_offers:
+            if channel in GPU_CHANNELS and channel not in channels_with_offers:
                 warnings.append(f"--channels {channel} has no effect: the scenario has no "
                                 f"{channel} offer")
     apis = catalog.apis if scenario.apis is None else {

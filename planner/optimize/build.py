@@ -32,6 +32,7 @@ import pulp
 
 from planner.errors import InputError
 from planner.inputs import PlanInputs, costs
+from planner.schemas import HOURLY_CHANNELS
 from planner.units import HOURS_PER_MONTH, month_index
 
 FLEET, SPOT = "fleet", "spot"
@@ -895,7 +896,7 @@ def add_gpu_caps(model: PlanModel, frame: _Frame, owned: dict, reserved: dict) -
         for p in frame.periods:
             for s in frame.slices:
                 terms = {**owned.get((g, p), {}), **reserved.get((g, p), {})}
-                for channel in ("on_demand", "spot"):
+                for channel in HOURLY_CHANNELS:
                     if (g, channel, p, s) in model.rent:
                         terms[model.rent[(g, channel, p, s)]] = float(
                             model.rent_offer[(g, channel, p)][2])

@@ -41,6 +41,7 @@ from planner.report.html import (
 )
 from planner.report.text import mix_in_words, render_summary
 from planner.report.view import PlanView, cumulative_frame, yearly_table
+from planner.schemas import CHANNELS
 
 
 def _meta(view: PlanView, made_at: str) -> list[tuple[str, str]]:
@@ -390,7 +391,7 @@ def view_from_result(result: Any, loaded: Any = None) -> PlanView:
     solver.setdefault("gap", solver.get("mip_gap"))
     scenario = loaded.scenario if loaded is not None else None
     channels = prov.get("channels")
-    all_channels = {"api", "on_demand", "reserved", "spot", "purchase"}
+    all_channels = set(CHANNELS)
     view = PlanView(
         scenario=str(prov.get("scenario") or result.inputs.name), currency=result.currency,
         months=months, yearly=yearly, monthly=monthly, gpus=gpus,

@@ -24,6 +24,7 @@ from planner.inputs import PlanInputs, costs
 from planner.jsonio import json_ready
 from planner.results import statistics
 from planner.results.workbook import WORKBOOK_FILE, write_workbook
+from planner.schemas import GPU_CHANNELS, SERVED_CHANNELS
 from planner.units import HOURS_PER_MONTH, month_index
 
 # The columns that identify a first-stage commitment (stress compares plans by them).
@@ -31,7 +32,6 @@ COMMITMENT_COLUMNS = ["kind", "offer", "month", "gpus"]
 CATEGORIES = ("capex", "opex", "reserved", "on_demand", "spot", "api")
 ORDER_COLUMNS = ["month", "action", "offer", "provider", "gpu", "units", "gpus", "term_months",
                  "price_per_gpu"]
-SERVED_CHANNELS = ("api", "purchase", "reserved", "on_demand", "spot")
 CHANNEL_WORDS = {"api": "API", "purchase": "owned GPUs", "reserved": "reserved GPUs",
                  "on_demand": "on-demand GPUs", "spot": "spot GPUs"}
 
@@ -92,7 +92,7 @@ class PlanResult:
             fleet = self.fleet[self.fleet["month"] == label]
             served = self.served[self.served["month"] == label]
             row: dict[str, Any] = {"month": label, "period": int(p)}
-            for channel in ("purchase", "reserved", "on_demand", "spot"):
+            for channel in GPU_CHANNELS:
                 part = fleet[fleet["channel"] == channel]
                 key = "owned" if channel == "purchase" else channel
                 row[f"{key}_gpus"] = float(part["gpus"].sum())

@@ -21,7 +21,8 @@ from planner.schemas.base import (
 )
 
 Precision = Literal["fp32", "fp16", "bf16", "fp8", "int8", "int4", "fp4"]
-Channel = Literal["purchase", "reserved", "on_demand", "spot"]
+# An offer's channel: the GPU channels of planner.schemas.channels (tested to agree).
+OfferChannel = Literal["purchase", "reserved", "on_demand", "spot"]
 GpuFamily = Literal["hopper", "blackwell", "ampere_ada", "cdna3", "gaudi"]
 CalibrationStatus = Literal["fitted", "family_only", "untested"]
 
@@ -105,7 +106,7 @@ class Offer(Sourced):
     """One way to obtain a GPU: buy it, reserve it, rent it on demand or on spot."""
 
     gpu: str
-    channel: Channel
+    channel: OfferChannel
     currency: Currency
     price_per_gpu: Positive | None = Field(default=None, le=MAX_AMOUNT)
     price_per_gpu_hour: Positive | None = Field(default=None, le=MAX_AMOUNT)

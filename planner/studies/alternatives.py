@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from planner.errors import PlannerError
+from planner.schemas import RENTAL_CHANNELS, Channel
+
 # Channels of the alternatives the plan is compared with (SPEC 9 `--channels` names).
-ALTERNATIVE_CHANNELS = {"api_only": ("api",), "rent_only": ("on_demand", "reserved", "spot")}
+ALTERNATIVE_CHANNELS = {"api_only": (Channel.API,), "rent_only": RENTAL_CHANNELS}
 
 
 def plan_alternatives(plan_for: Any, channels: Sequence[str] | None = None
@@ -17,8 +20,6 @@ def plan_alternatives(plan_for: Any, channels: Sequence[str] | None = None
     Returns (name -> PlanResult or None, name -> why it was left out). An alternative that
     cannot be planned (e.g. API only when a workload forbids APIs) is left out, not an error;
     one equal to the plan's own channel set is skipped."""
-    from planner.errors import PlannerError
-
     found: dict[str, Any] = {}
     skipped: dict[str, str] = {}
     own = set(channels) if channels else None

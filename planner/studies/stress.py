@@ -42,6 +42,7 @@ from planner.results.result import (
     PlanResult,
     format_number,
 )
+from planner.schemas import COMMITMENT_CHANNELS
 from planner.schemas.scenario import Distribution, StressSettings
 from planner.studies.engine import Engine, run_all
 from planner.studies.hedge import (
@@ -207,13 +208,13 @@ def committed_utilization(result: PlanResult) -> list[float]:
     tokens (tokens served by owned/reserved GPUs over Mtok per GPU-hour, over the GPU-hours
     held). Empty when the plan commits nothing."""
     inputs = result.inputs
-    fleet = result.fleet[result.fleet["channel"].isin(("purchase", "reserved"))]
+    fleet = result.fleet[result.fleet["channel"].isin(COMMITMENT_CHANNELS)]
     if not len(fleet):
         return []
     rate = {(w, g): r for w, g, r in zip(inputs.capacity["workload"], inputs.capacity["gpu"],
                                          inputs.capacity["mtok_per_gpu_hour"], strict=True)}
     held = fleet.groupby("month")["gpu_hours"].sum()
-    served = result.served[result.served["channel"].isin(("purchase", "reserved"))]
+    served = result.served[result.served["channel"].isin(COMMITMENT_CHANNELS)]
     used: dict[str, float] = {}
     for month, w, g, mtok in zip(served["month"], served["workload"], served["resource"],
                                  served["mtok"], strict=True):
