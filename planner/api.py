@@ -170,7 +170,7 @@ def plan(scenario: Loaded | Path | str, *, variant: str | None = None,
     """The cost-minimal plan (`planner plan`). Frames (tidy, money columns suffixed with the
     currency): `years` (with `committed_*`, `variable_*`), `cash`, `fleet`, `served`,
     `workloads`, `commitments`, `workload_years`, `accounting`. `.raw` is the PlanResult
-    (`.raw.render()`, `.raw.write(DIR)`); `options`: mip_gap, fixed_commitments, lp_path."""
+    (`.raw.write(DIR)`); `options`: mip_gap, fixed_commitments, lp_path."""
     from planner.optimize.plan import plan as solve_plan
 
     loaded = _loaded(scenario, catalog, sets, variant)

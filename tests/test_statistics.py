@@ -142,3 +142,21 @@ def test_plan_summary_and_report_say_how_much_of_next_year_is_locked(run_cli, tm
     assert y2027["committed"] == pytest.approx(payments_2027, rel=1e-6)
     assert y2027["committed"] + y2027["variable"] == pytest.approx(y2027["total"], rel=1e-9)
     assert data["next_year_locked"]["year"] == 2027
+
+
+def test_utilization_is_the_share_of_paid_gpu_hours_that_served():
+    # 365 Mtok a month at 1 Mtok per GPU-hour: half of one whole reserved GPU's 730 hours.
+    result = solve(tiny(2, mtok_per_month=365.0, reserved=(100.0, 12)))
+    table = st.utilization(result)
+    assert table[["channel", "gpu"]].drop_duplicates().values.tolist() == [["reserved", "G"]]
+    assert table["gpu_hours"].tolist() == pytest.approx([730.0, 730.0])
+    assert table["utilization"].tolist() == pytest.approx([0.5, 0.5])
+    by_month = st.utilization(result, by=("month",))
+    assert by_month["utilization"].tolist() == pytest.approx([0.5, 0.5])
+
+
+def test_plan_result_statistics_names_each_statistic():
+    result = solve(tiny(2, mtok_per_month=365.0, reserved=(100.0, 12)))
+    assert result.statistics.utilization(by=("month",))["utilization"].tolist() == \
+        pytest.approx([0.5, 0.5])
+    assert result.statistics.committed().equals(st.committed_by_year(result))

@@ -41,6 +41,7 @@ from planner.report.html import (
 )
 from planner.report.text import mix_in_words, render_summary
 from planner.report.view import PlanView, cumulative_frame, yearly_table
+from planner.results import statistics
 from planner.schemas import CHANNELS
 
 
@@ -300,32 +301,6 @@ def _period_months(result: Any) -> tuple[list[str], dict[int, str]]:
     return labels, of_month
 
 
-def _utilization(result: Any) -> pd.DataFrame:
-    """Share of paid owned / reserved GPU-hours assigned to serving tokens, per period."""
-    columns = ["month", "channel", "gpu", "utilization"]
-    fleet = result.fleet[result.fleet["channel"].isin(["purchase", "reserved"])]
-    if fleet.empty:
-        return pd.DataFrame(columns=columns)
-    capacity = result.inputs.capacity
-    rate = {(w, g): float(r) for w, g, r in zip(capacity["workload"], capacity["gpu"],
-                                                capacity["mtok_per_gpu_hour"], strict=True)}
-    served = result.served[result.served["channel"].isin(["purchase", "reserved"])]
-    used: dict[tuple[str, str, str], float] = {}
-    for month, workload, channel, gpu, mtok in served[
-            ["month", "workload", "channel", "resource", "mtok"]].itertuples(index=False):
-        per_hour = rate.get((workload, gpu))
-        if per_hour:
-            key = (str(month), str(channel), str(gpu))
-            used[key] = used.get(key, 0.0) + float(mtok) / per_hour
-    rows = []
-    for month, gpu, channel, hours in fleet[["month", "gpu", "channel", "gpu_hours"]].itertuples(
-            index=False):
-        if hours > 1e-9:
-            share = used.get((str(month), str(channel), str(gpu)), 0.0) / float(hours)
-            rows.append((str(month), str(channel), str(gpu), min(share, 1.0)))
-    return pd.DataFrame(rows, columns=columns)
-
-
 def _sources(result: Any, loaded: Any) -> pd.DataFrame:
     """source and as_of of every catalog entry the plan uses (GPUs, offers, APIs, models)."""
     catalog = loaded.catalog
@@ -395,7 +370,8 @@ def view_from_result(result: Any, loaded: Any = None) -> PlanView:
     view = PlanView(
         scenario=str(prov.get("scenario") or result.inputs.name), currency=result.currency,
         months=months, yearly=yearly, monthly=monthly, gpus=gpus,
-        utilization=_utilization(result), workloads=workloads,
+        utilization=statistics.utilization(result)[
+            ["month", "channel", "gpu", "utilization"]], workloads=workloads,
         description=scenario.description if scenario is not None else None,
         variant=prov.get("variant"), overrides=list(prov.get("overrides") or []),
         channels=None if not channels or set(channels) == all_channels else list(channels),
@@ -403,8 +379,6 @@ def view_from_result(result: Any, loaded: Any = None) -> PlanView:
         sources=_sources(result, loaded) if loaded is not None else None,
         warnings=list(prov.get("warnings") or []))
     if hasattr(result, "cash") and "signed" in result.cash.columns:
-        from planner.results import statistics
-
         view.committed = statistics.committed_by_year(result)
         view.locked = statistics.next_year_locked(result)
         view.accounting = statistics.accounting_by_year(result)

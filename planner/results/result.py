@@ -127,6 +127,12 @@ class PlanResult:
             "solver": self.solver, **self.provenance,
         }
 
+    @property
+    def statistics(self) -> statistics.Statistics:
+        """Every statistic of the plan by name (committed, accounting, workload_costs,
+        utilization, next_year_locked), computed by planner.results.statistics."""
+        return statistics.Statistics(self)
+
     def mix(self) -> dict[str, float]:
         """Share of all tokens served by each channel."""
         total = float(self.served["mtok"].sum())
@@ -154,52 +160,6 @@ class PlanResult:
         total = float(self.served["mtok"].sum())
         return (f"{format_number(total)} million tokens: " + ", ".join(parts)) if parts else \
             "no demand to serve"
-
-    def render(self) -> str:
-        """Readable summary within 100 columns."""
-        prov, solver = self.provenance, self.solver
-        inputs = self.inputs
-        variant = f", variant {prov['variant']}" if prov.get("variant") else ""
-        channels = prov.get("channels")
-        restricted = "" if not channels or len(channels) == 5 else \
-            f", channels {','.join(channels)}"
-        gap = solver.get("mip_gap")
-        gap_text = "" if gap is None else f", gap {gap:.2%}"
-        last = inputs.month_label(inputs.months - 1)
-        lines = [
-            f"Plan {prov.get('scenario', inputs.name)}{variant}{restricted}: {self.status} "
-            f"({solver['name']}, {solver['seconds']:.2f} s{gap_text})",
-            f"{inputs.start} .. {last} ({inputs.months} months), {self.currency}. "
-            f"NPV {format_number(self.npv)}; undiscounted cash {format_number(self.total_cost)}"
-            + (f"; fleet book value at the end {format_number(self.residual_value)}"
-               if self.residual_value else ""),
-            "",
-            f"Yearly budget ({self.currency}, cash)",
-        ]
-        head = f"{'year':<6}" + "".join(f"{c:>13}" for c in (*CATEGORIES, "total"))
-        lines.append(head)
-        for year, row in self.years.iterrows():
-            lines.append(f"{year:<6}" + "".join(f"{format_number(row[c]):>13}"
-                                                for c in (*CATEGORIES, "total")))
-        lines.append(f"{'all':<6}" + "".join(f"{format_number(self.years[c].sum()):>13}"
-                                             for c in (*CATEGORIES, "total")))
-        lines += ["", "Mix: " + self.mix_words()]
-        fleet = self.fleet[self.fleet["channel"] != "none"]
-        if len(fleet):
-            peak = fleet.groupby(["gpu", "channel"])["gpus"].max()
-            held = ", ".join(f"{format_number(n)} {g} {CHANNEL_WORDS[c].replace(' GPUs', '')}"
-                             for (g, c), n in peak.items() if n > 0)
-            lines.append(f"Most GPUs held at once: {held}")
-        lines += self.order_lines()
-        lines += ["", f"Cost per million tokens ({self.currency}, levelized over the horizon)"]
-        for w, row in self.workloads.iterrows():
-            cost = row["cost_per_mtok"]
-            cost_text = "-" if cost is None or (isinstance(cost, float) and math.isnan(cost)) \
-                else f"{cost:,.4g}"
-            share = ", ".join(f"{CHANNEL_WORDS[c]} {row[f'{c}_share']:.0%}"
-                              for c in SERVED_CHANNELS if row[f"{c}_share"] >= 0.005)
-            lines.append(f"  {w:<24} {cost_text:>12}   {share}")
-        return "\n".join(_clip(line) for line in lines)
 
     def order_lines(self, most: int = 12) -> list[str]:
         """The order schedule for the terminal: one line per order, the first `most`."""
@@ -286,10 +246,6 @@ def format_number(value: float) -> str:
     if abs(value) >= 100:
         return f"{value:,.0f}"
     return f"{value:,.2f}"
-
-
-def _clip(line: str, width: int = 100) -> str:
-    return line if len(line) <= width else line[:width - 3] + "..."
 
 
 # --------------------------------------------------------------------------- compute

@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 from planner import finance as fin
+from planner.schemas import COMMITMENT_CHANNELS
 from planner.units import HOURS_PER_MONTH, MONTHS_PER_YEAR, month_index
 
 RENTAL_CATEGORIES = ("reserved", "on_demand", "spot")
@@ -89,6 +90,34 @@ def gpu_hours_used(result: Any) -> dict[tuple[str, str], float]:
         if channel != "api" and rate.get((w, g)):
             hours[(w, g)] += float(mtok) / rate[(w, g)]
     return dict(hours)
+
+
+def utilization(result: Any, by: tuple[str, ...] = ("month", "channel", "gpu")
+                ) -> pd.DataFrame:
+    """Share of the owned and reserved GPU-hours paid for that served tokens (self-hosted Mtok
+    over the deployment's Mtok per GPU-hour), grouped `by` any of month, channel and gpu:
+    columns `by`, used_gpu_hours, gpu_hours, utilization (0..1). One rule for the report's
+    chart and the stress tests' idle capacity."""
+    columns = [*by, "used_gpu_hours", "gpu_hours", "utilization"]
+    fleet = result.fleet[result.fleet["channel"].isin(COMMITMENT_CHANNELS)]
+    if fleet.empty:
+        return pd.DataFrame(columns=columns)
+    capacity = result.inputs.capacity
+    rate = {(w, g): float(r) for w, g, r in zip(capacity["workload"], capacity["gpu"],
+                                                capacity["mtok_per_gpu_hour"], strict=True)}
+    served = result.served[result.served["channel"].isin(COMMITMENT_CHANNELS)]
+    used = pd.DataFrame({
+        "month": served["month"].astype(str), "channel": served["channel"].astype(str),
+        "gpu": served["resource"].astype(str),
+        "used_gpu_hours": [float(m) / rate[(w, g)] if rate.get((w, g)) else 0.0 for w, g, m in
+                           zip(served["workload"], served["resource"], served["mtok"],
+                               strict=True)]}).groupby(list(by))["used_gpu_hours"].sum()
+    held = fleet.assign(month=fleet["month"].astype(str), channel=fleet["channel"].astype(str),
+                        gpu=fleet["gpu"].astype(str)).groupby(list(by))["gpu_hours"].sum()
+    table = pd.DataFrame({"gpu_hours": held[held > 1e-9]})
+    table["used_gpu_hours"] = used.reindex(table.index, fill_value=0.0)
+    table["utilization"] = (table["used_gpu_hours"] / table["gpu_hours"]).clip(upper=1.0)
+    return table.reset_index()[columns]
 
 
 def allocate_by_gpu_hours(by_gpu: Mapping[str, float], site: float,
@@ -268,6 +297,34 @@ def limit_rows(values: list[dict[str, Any]], currency: str) -> list[dict[str, An
     return rows
 
 
-__all__ = ["LIMIT_WORDS", "UNALLOCATED", "accounting_by_year", "allocate_by_gpu_hours",
-           "capital_charge_by_month", "committed_by_year", "gpu_hours_used", "limit_rows",
-           "next_year_locked", "workload_cost_by_year"]
+class Statistics:
+    """Every statistic of one plan by name, as PyPSA's `n.statistics` does: tidy DataFrames from
+    the functions above, computed once per call from the PlanResult (`result.statistics`)."""
+
+    def __init__(self, result: Any) -> None:
+        self._result = result
+
+    def committed(self) -> pd.DataFrame:
+        """Per calendar year: cash committed before the year, variable cash, their share."""
+        return committed_by_year(self._result)
+
+    def next_year_locked(self) -> dict[str, Any] | None:
+        return next_year_locked(self._result)
+
+    def accounting(self) -> pd.DataFrame:
+        """Per year: depreciation, opex, rentals, API and cost of capital next to cash."""
+        return accounting_by_year(self._result)
+
+    def workload_costs(self) -> pd.DataFrame:
+        """Cash per year and workload (GPU cash shared by GPU-hours used)."""
+        return workload_cost_by_year(self._result)
+
+    def utilization(self, by: tuple[str, ...] = ("month", "channel", "gpu")) -> pd.DataFrame:
+        """Share of owned and reserved GPU-hours that served tokens, grouped `by`."""
+        return utilization(self._result, by)
+
+
+__all__ = ["LIMIT_WORDS", "UNALLOCATED", "Statistics", "accounting_by_year",
+           "allocate_by_gpu_hours", "capital_charge_by_month", "committed_by_year",
+           "gpu_hours_used", "limit_rows", "next_year_locked", "utilization",
+           "workload_cost_by_year"]

@@ -36,13 +36,13 @@ from planner.errors import InfeasibleError, InputError, PlannerError, SolverErro
 from planner.inputs import PlanInputs, build_inputs
 from planner.optimize import solve as solve_module
 from planner.optimize.solve import DEFAULT_MIP_GAP
+from planner.results import statistics
 from planner.results.result import (
     CATEGORIES,
     COMMITMENT_COLUMNS,
     PlanResult,
     format_number,
 )
-from planner.schemas import COMMITMENT_CHANNELS
 from planner.schemas.scenario import Distribution, StressSettings
 from planner.studies.engine import Engine, run_all
 from planner.studies.hedge import (
@@ -205,21 +205,9 @@ def _commitment_rows(result: PlanResult) -> tuple[tuple[str, str, str, float], .
 
 def committed_utilization(result: PlanResult) -> list[float]:
     """Per period with owned or reserved GPUs serving: the share of their GPU-hours that served
-    tokens (tokens served by owned/reserved GPUs over Mtok per GPU-hour, over the GPU-hours
-    held). Empty when the plan commits nothing."""
-    inputs = result.inputs
-    fleet = result.fleet[result.fleet["channel"].isin(COMMITMENT_CHANNELS)]
-    if not len(fleet):
-        return []
-    rate = {(w, g): r for w, g, r in zip(inputs.capacity["workload"], inputs.capacity["gpu"],
-                                         inputs.capacity["mtok_per_gpu_hour"], strict=True)}
-    held = fleet.groupby("month")["gpu_hours"].sum()
-    served = result.served[result.served["channel"].isin(COMMITMENT_CHANNELS)]
-    used: dict[str, float] = {}
-    for month, w, g, mtok in zip(served["month"], served["workload"], served["resource"],
-                                 served["mtok"], strict=True):
-        used[month] = used.get(month, 0.0) + mtok / rate[(w, g)]
-    return [min(1.0, used.get(m, 0.0) / h) for m, h in held.items() if h > 0]
+    tokens (planner.results.statistics.utilization by month). Empty when the plan commits
+    nothing."""
+    return statistics.utilization(result, by=("month",))["utilization"].tolist()
 
 
 def summarize(result: PlanResult, idle_threshold: float) -> dict[str, Any]:
