@@ -305,6 +305,7 @@ def chart_distribution(values: Sequence[float], currency: str, *, label: str,
         ax.axvline(value, color=color, linestyle="--", linewidth=1.5,
                    label=f"{name}: {_thousands_fn(value)}")
     ax.xaxis.set_major_formatter(_thousands)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # samples are counted whole
     ax.set_xlabel(f"{label} ({currency})")
     ax.set_ylabel("samples")
     for side in ("top", "right"):

@@ -6,7 +6,6 @@ section. Built from a typed planner.studies.stress.StressResult: no guessing at 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +20,6 @@ from planner.report.charts import (
     _new_figure,
     _png,
     _thousands,
-    _thousands_fn,
     chart_bars,
     chart_distribution,
 )
@@ -30,39 +28,6 @@ from planner.results.result import CATEGORIES, COMMITMENT_COLUMNS
 
 if TYPE_CHECKING:  # the report reads results only: importing the study would load the solver
     from planner.studies.stress import StressResult
-
-
-def chart_histogram(values: Sequence[float], currency: str, *, label: str,
-                    marks: dict[str, float]) -> bytes:
-    """chart_distribution with whole-number sample counts on its axis."""
-    png = _histogram_png(values, currency, label=label, marks=marks)
-    return png if png is not None else chart_distribution(values, currency, label=label,
-                                                          marks=marks)
-
-
-def _histogram_png(values: Sequence[float], currency: str, *, label: str,
-                   marks: dict[str, float]) -> bytes | None:
-    fig = _new_figure()
-    ax = fig.add_subplot()
-    data = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=float)
-    if not len(data):
-        return None
-    ax.hist(data, bins=min(40, max(5, int(math.sqrt(len(data))) + 1)), color="#6a9bd1",
-            edgecolor="white")
-    for (name, value), color in zip(marks.items(), ("#c0392b", "#2e8b57", "#7b4fa0"),
-                                    strict=False):
-        ax.axvline(value, color=color, linestyle="--", linewidth=1.5,
-                   label=f"{name}: {_thousands_fn(value)}")
-    ax.xaxis.set_major_formatter(_thousands)
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # samples are counted whole
-    ax.set_xlabel(f"{label} ({currency})")
-    ax.set_ylabel("samples")
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    if marks:
-        ax.legend(loc="upper right", frameon=False, fontsize=8)
-    ax.set_title(f"Distribution of outcomes: {label}", loc="left", fontsize=11)
-    return _png(fig)
 
 
 def chart_year_fan(years: pd.DataFrame, currency: str) -> bytes:
@@ -179,7 +144,7 @@ def build_stress_report(result: StressResult, *, description: str | None = None,
     if samples:
         marks = {"median": float(mc["p50"]), "p90": float(mc["p90"])}
         dist.charts.append(Chart("distribution", "Distribution of outcomes",
-                                 chart_histogram(samples, currency, label="npv", marks=marks),
+                                 chart_distribution(samples, currency, label="npv", marks=marks),
                                  f"{len(samples)} feasible samples of the net present cost "
                                  f"(seed {result.seed}); {mc['infeasible']} infeasible."))
         dist.tables.append(Table(
