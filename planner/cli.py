@@ -225,6 +225,13 @@ def _add_plan_command(commands: argparse._SubParsersAction) -> None:
     sub.set_defaults(handler=cmd_plan)
 
 
+def _refuse_existing_out(args: argparse.Namespace) -> None:
+    """An --out folder that exists is refused before any work, unless --force."""
+    if args.out and Path(args.out).exists() and not args.force:
+        raise InputError(f"--out {args.out}: already exists; allowed: a new folder, or pass "
+                         "--force to replace it")
+
+
 def cmd_plan(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
     from planner.finance import fx_rate
     from planner.optimize.plan import plan as run_plan
@@ -233,9 +240,7 @@ def cmd_plan(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
 
     if args.mip_gap is not None and not 0 <= args.mip_gap < 1:
         raise InputError(f"--mip-gap {args.mip_gap!r}: allowed: a fraction in [0, 1)")
-    if args.out and Path(args.out).exists() and not args.force:
-        raise InputError(f"--out {args.out}: already exists; allowed: a new folder, or pass "
-                         "--force to replace it")
+    _refuse_existing_out(args)
     loaded = loading.load(args.scenario, catalog_dir=args.catalog, sets=args.sets,
                           variant=args.variant)
     currency = reporting_currency(loaded, args.currency)
@@ -345,9 +350,7 @@ def _add_stress_command(commands: argparse._SubParsersAction) -> None:
 def cmd_stress(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
     from planner.studies import stress
 
-    if args.out and Path(args.out).exists() and not args.force:
-        raise InputError(f"--out {args.out}: already exists; allowed: a new folder, or pass "
-                         "--force to replace it")
+    _refuse_existing_out(args)
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers {args.workers}: allowed: 1 or more")
     options = stress.StressOptions(
@@ -397,9 +400,7 @@ def _add_sensitivity_command(commands: argparse._SubParsersAction) -> None:
 def cmd_sensitivity(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
     from planner.studies import sensitivity as study
 
-    if args.out and Path(args.out).exists() and not args.force:
-        raise InputError(f"--out {args.out}: already exists; allowed: a new folder, or pass "
-                         "--force to replace it")
+    _refuse_existing_out(args)
     if args.currency:
         raise InputError("--currency: not supported by sensitivity yet; allowed: the "
                          "scenario's currency (omit --currency)")

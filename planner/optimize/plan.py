@@ -19,7 +19,7 @@ from planner.loading import Loaded
 from planner.loading.market import input_warnings
 from planner.optimize import build as lp
 from planner.optimize import duals
-from planner.optimize.solve import DEFAULT_MIP_GAP, Status, solve
+from planner.optimize.solve import DEFAULT_MIP_GAP, SolveInfo, Status, solve
 from planner.results import PlanResult, compute_result
 
 # Unmet demand costs this much per Mtok in diagnosis mode: far above any real price.
@@ -71,14 +71,8 @@ def optimize(inputs: PlanInputs, *, relax: bool = False, solver: str = "highs",
         lp.write_model(built, lp_path)
         write_seconds = time.perf_counter() - began - build_seconds
     info = solve(built.problem, solver=solver, time_limit=time_limit, mip_gap=mip_gap)
-    if info.status in (Status.INFEASIBLE, Status.UNBOUNDED):
-        raise InfeasibleError(diagnose(inputs, relax=relax, solver=solver,
-                                       fixed_commitments=fixed_commitments))
-    if not info.is_ok:
-        limit = f" within --time-limit {time_limit:g} s" if time_limit else ""
-        raise SolverError(f"solver {solver} found no plan{limit} ({info.status.value}); raise "
-                          "--time-limit, try --relax (fractional servers) or --solver "
-                          f"{'cbc' if solver == 'highs' else 'highs'}")
+    check_solved(info, inputs, relax=relax, solver=solver, time_limit=time_limit,
+                 fixed_commitments=fixed_commitments)
     solver_info = info.as_dict()
     solver_info.update(variables=built.variables, constraints=built.constraints,
                        build_seconds=build_seconds, write_seconds=write_seconds,
@@ -89,6 +83,20 @@ def optimize(inputs: PlanInputs, *, relax: bool = False, solver: str = "highs",
     if limit_values and built.limits and fixed_commitments is None and solver == "highs":
         result.limits_value = duals.limit_values(built)
     return result
+
+
+def check_solved(info: SolveInfo, inputs: PlanInputs, *, relax: bool, solver: str,
+                 time_limit: float | None, fixed_commitments: pd.DataFrame | None) -> None:
+    """Raise InfeasibleError (diagnosed: workload, month, limit) or SolverError (no plan within
+    the time limit) unless the solve returned a plan."""
+    if info.status in (Status.INFEASIBLE, Status.UNBOUNDED):
+        raise InfeasibleError(diagnose(inputs, relax=relax, solver=solver,
+                                       fixed_commitments=fixed_commitments))
+    if not info.is_ok:
+        limit = f" within --time-limit {time_limit:g} s" if time_limit else ""
+        raise SolverError(f"solver {solver} found no plan{limit} ({info.status.value}); raise "
+                          "--time-limit, try --relax (fractional servers) or --solver "
+                          f"{'cbc' if solver == 'highs' else 'highs'}")
 
 
 def diagnose(inputs: PlanInputs, *, relax: bool, solver: str,

@@ -22,7 +22,7 @@ import pulp
 from planner.errors import InfeasibleError, SolverError
 from planner.inputs import PlanInputs
 from planner.optimize import build as lp
-from planner.optimize.plan import diagnose
+from planner.optimize.plan import check_solved, diagnose
 from planner.optimize.solve import DEFAULT_MIP_GAP, Status, solve
 from planner.results import PlanResult, compute_result
 
@@ -79,13 +79,8 @@ def recourse(inputs: PlanInputs, *, fixed_commitments: pd.DataFrame | None,
             raise SolverError(f"solver {solver} found no LP relaxation ({info.status.value})")
     elif not lp_whole:
         info = solve(problem, solver=solver, time_limit=time_limit, mip_gap=mip_gap)
-        if info.status in (Status.INFEASIBLE, Status.UNBOUNDED):
-            raise InfeasibleError(diagnose(inputs, relax=relax, solver=solver,
-                                           fixed_commitments=fixed_commitments))
-        if not info.is_ok:
-            limit = f" within --time-limit {time_limit:g} s" if time_limit else ""
-            raise SolverError(f"solver {solver} found no plan{limit} ({info.status.value}); "
-                              "raise --time-limit or try --relax")
+        check_solved(info, inputs, relax=relax, solver=solver, time_limit=time_limit,
+                     fixed_commitments=fixed_commitments)
     solver_info = info.as_dict()
     if lp_whole:
         solver_info["mip_gap"] = 0.0
