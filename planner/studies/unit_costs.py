@@ -554,8 +554,29 @@ def breakeven(loaded: Loaded, *, currency: str | None = None) -> dict[str, Any]:
         "utilization": finance.utilization,
         "gpus": gpu_breakeven(loaded, money),
         "workloads": workload_breakeven(loaded, money),
+        "at_volume": at_volume(loaded, money),
         "overrides": _overrides(loaded),
     }
+
+
+def at_volume(loaded: Loaded, money: Money) -> list[dict[str, Any]]:
+    """Per workload and channel, the cheapest way to serve its first month's volume for the
+    scenario's horizon, sized and priced as the plan does (planner.studies.at_volume); `wins`
+    marks the channel the plan should choose for that workload alone."""
+    if loaded.scenario is None:
+        return []
+    from planner.inputs.tables import build_inputs
+    from planner.studies.at_volume import cheapest_channels
+
+    inputs = build_inputs(loaded, check=False)
+    rows = []
+    for row in cheapest_channels(inputs):
+        row = dict(row)
+        for key in ("npv", "monthly_cost"):
+            row[key] = fin.convert(row[key], inputs.currency, money.currency, loaded.finance)
+        row["currency"] = money.currency
+        rows.append(row)
+    return rows
 
 
 def render_breakeven(result: dict[str, Any]) -> str:
@@ -581,4 +602,13 @@ def render_breakeven(result: dict[str, Any]) -> str:
                 f"{w['api']} ({w['api_cost_per_mtok']:.4f} {cur}/Mtok) with {w['gpus']} x "
                 f"{w['gpu']} {w['offer']} serving {w['model']} "
                 f"(now {w['tokens_per_month_at_start']:,.0f}/month)")
+    if result.get("at_volume"):
+        lines.append("At each workload's volume now, one channel for the whole horizon, sized and "
+                     "priced as the plan does (level monthly cost; cheapest first):")
+        for r in result["at_volume"]:
+            what = (f"{r['gpus']} x {r['gpu']} ({r['model']}, tp {r['tp']})" if r["gpu"]
+                    else "tokens")
+            mark = "  <- cheapest" if r["wins"] else ""
+            lines.append(f"  {r['workload']:12s} {r['channel']:10s} {r['monthly_cost']:14,.0f} "
+                         f"{cur}/month  {r['offer']}: {what}{mark}")
     return "\n".join(lines)

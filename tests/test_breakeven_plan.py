@@ -1,0 +1,120 @@
+"""`breakeven SCENARIO` and `plan` agree on which channel wins at the scenario's volume (issue 17
+item 8): both size a deployment in whole replicas and whole offer units and price it with
+planner.inputs.costs. Each answer is worked on paper in the test's comment."""
+
+from __future__ import annotations
+
+import pytest
+
+from planner.inputs.tables import build_inputs
+from planner.loading import load
+from planner.optimize.plan import plan
+from planner.studies.unit_costs import breakeven
+
+# Seed 001's L40S offers (catalogs/offers.yaml): a purchase at 70,000 CNY a GPU in 8-GPU
+# servers with a 2-month lead time, a 1-year reservation at 3,200 CNY a GPU-month, on demand at
+# 7 CNY/h (5,110 a GPU-month). Finance made simple: no discounting, no price trends, owned opex
+# 730 CNY/kW-month x 1 kW = 730 a GPU-month, 4-year straight-line life, no site cost. No API:
+# the question is which GPU channel (an API would also take the lead time's part load).
+SCENARIO = """\
+name: buy-or-rent
+start: 2026-07
+months: 48
+currency: CNY
+finance: {{currency: CNY, fx: {{USD: 7.2}}, cost_of_capital: 0.0, depreciation_years: 4,
+          depreciation_method: straight_line, colocation_per_kw_month: 730,
+          provisioned_kw_per_gpu: 1.0, electricity_per_kwh: 0.0, pue: 1.0,
+          staff_cost_per_year: 0, other_opex_per_gpu_year: 0, site_setup_cost: 0,
+          site_fixed_cost_per_year: 0, api_price_change_per_year: 0.0,
+          rental_price_change_per_year: 0.0, purchase_price_change_per_year: 0.0,
+          utilization: 1.0}}
+offers: [l40s-purchase-cny, l40s-reserved-1y-cny, l40s-on-demand-cny]
+workloads:
+  chat:
+    input_tokens: 800
+    output_tokens: 400
+    demand: {{requests_per_day: {requests}, growth_per_year: 0.0}}
+    slo: {{ttft_ms: 2000, tpot_ms: 50}}
+    self_host: [qwen3-32b]
+    api_allowed: false
+"""
+
+
+def _scenario(tmp_path, replicas_worth: float):
+    """The scenario with a flat demand worth `replicas_worth` replicas of its deployment (read
+    from the roofline, so the test holds when the roofline is recalibrated)."""
+    path = tmp_path / "s.yaml"
+    path.write_text(SCENARIO.format(requests=1000), encoding="utf-8")
+    capacity = build_inputs(load(path)).capacity.iloc[0]
+    assert (capacity["gpu"], capacity["tp"]) == ("L40S", 4)  # qwen3-32b needs a tp=4 group
+    mtok_per_replica_hour = capacity["mtok_per_gpu_hour"] * 4
+    requests = replicas_worth * mtok_per_replica_hour * 1e6 * 24 / 1200
+    path.write_text(SCENARIO.format(requests=round(requests)), encoding="utf-8")
+    return load(path)
+
+
+def _verdict(loaded) -> dict[str, dict]:
+    rows = breakeven(loaded)["at_volume"]
+    return {r["channel"]: r for r in rows}
+
+
+def _plan_channel(result) -> str:
+    mix = result.mix()
+    return max(mix, key=mix.get)
+
+
+def test_both_buy_when_the_load_fills_the_servers(tmp_path):
+    # 1.5 replicas' worth: 2 whole tp=4 replicas = 8 L40S, one 8-GPU server. Per GPU over 48
+    # months: bought 70,000 (book value 0 after 4 years) + 46 x 730 opex + the 2-month lead
+    # time on demand 2 x 5,110 = 113,800; reserved 48 x 3,200 = 153,600; on demand 48 x
+    # 5,110 = 245,280. Buying wins: 8 x 113,800 = 910,400.
+    loaded = _scenario(tmp_path, 1.5)
+    verdict = _verdict(loaded)
+    assert verdict["purchase"]["wins"]
+    assert verdict["purchase"]["gpus"] == 8
+    assert verdict["purchase"]["npv"] == pytest.approx(8 * 113_800, rel=1e-9)
+    assert verdict["reserved"]["npv"] == pytest.approx(8 * 153_600, rel=1e-9)
+    assert verdict["on_demand"]["npv"] == pytest.approx(8 * 245_280, rel=1e-9)
+    assert verdict["purchase"]["monthly_cost"] == pytest.approx(8 * 113_800 / 48, rel=1e-9)
+    result = plan(loaded)
+    assert _plan_channel(result) == "purchase"
+    assert result.npv == pytest.approx(8 * 113_800, rel=1e-7)
+
+
+def test_both_rent_when_one_replica_would_leave_half_a_server_idle(tmp_path):
+    # 0.75 replica's worth: one tp=4 replica = 4 L40S. A purchase still comes as an 8-GPU
+    # server: 8 x (70,000 + 46 x 730) + 4 GPUs on demand for the lead time (4 x 2 x 5,110) =
+    # 869,520; reserving 4 costs 4 x 153,600 = 614,400. Renting wins (per GPU, buying would
+    # still look cheaper: 113,800 < 153,600, the old one-GPU breakeven's wrong answer).
+    loaded = _scenario(tmp_path, 0.75)
+    verdict = _verdict(loaded)
+    assert verdict["reserved"]["wins"]
+    assert verdict["reserved"]["gpus"] == 4
+    assert verdict["reserved"]["npv"] == pytest.approx(4 * 153_600, rel=1e-9)
+    assert verdict["purchase"]["gpus"] == 8
+    assert verdict["purchase"]["npv"] == pytest.approx(8 * 103_580 + 4 * 2 * 5_110, rel=1e-9)
+    result = plan(loaded)
+    assert _plan_channel(result) == "reserved"
+    assert result.npv == pytest.approx(4 * 153_600, rel=1e-7)
+
+
+def test_breakeven_text_names_the_cheapest_channel(tmp_path):
+    from planner.studies.unit_costs import render_breakeven
+
+    text = render_breakeven(breakeven(_scenario(tmp_path, 0.75)))
+    line = next(ln for ln in text.splitlines() if "<- cheapest" in ln)
+    assert "reserved" in line and "4 x L40S" in line and "12,800 CNY/month" in line
+
+
+@pytest.mark.parametrize("name", ["seed001_heavy", "seed001_medium", "seed001_light",
+                                  "seed000_h200_token_factory"])
+def test_breakeven_and_plan_pick_the_same_channel_on_the_shipped_one_workload_scenarios(name):
+    # heavy and medium reserve, light sends everything to an API, seed 000 rents on demand
+    # (the plan may top a channel up with another; the one serving most tokens is the same).
+    from conftest import ROOT
+
+    loaded = load(ROOT / "scenarios" / f"{name}.yaml")
+    winner = next(r["channel"] for r in breakeven(loaded)["at_volume"] if r["wins"])
+    assert winner == _plan_channel(plan(loaded))
+    assert winner == {"seed001_heavy": "reserved", "seed001_medium": "reserved",
+                      "seed001_light": "api", "seed000_h200_token_factory": "on_demand"}[name]
