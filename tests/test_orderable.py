@@ -354,3 +354,55 @@ def load_catalog_only():
     from planner.loading import load_catalog
 
     return load_catalog()
+
+
+# --------------------------------------------------------------------------- fleet charts
+
+
+def test_the_fleet_view_shows_gpus_held_at_peak_on_average_and_paid(tmp_path):
+    # Peak 4 h at 2 GPUs, 20 h at 1 GPU, on demand by the hour: held 2 at the busiest slice,
+    # (2 x 4 + 1 x 20) / 24 = 1.1667 on average, and that is what is paid. Billed by the month
+    # the 2 GPUs are held and paid all day: 2, 2, 2. With a reservation (1-GPU units, 400 a
+    # GPU-month): reserve 1 (held and paid all day) and rent the second for the 4 peak hours
+    # (400 + 730 x 4/24 = 521.67 a month, below 2 x 400): on demand held 1 at the peak, 4/24
+    # on average, paid 4/24.
+    from planner.report import view_from_result
+    from planner.report.charts import chart_fleet_held_paid
+
+    hourly = _two_slices(tiny(2, on_demand=1.0))
+    cases = {"hourly": (hourly, {"on_demand": (2.0, 28 / 24)}),
+             "monthly": (replace(hourly, rentals=hourly.rentals.assign(billing="month")),
+                         {"on_demand": (2.0, 2.0)}),
+             "reserved": (_two_slices(tiny(2, on_demand=1.0, reserved=(400.0, 2))),
+                          {"reserved": (1.0, 1.0), "on_demand": (1.0, 4 / 24)})}
+    for name, (inputs, expected) in cases.items():
+        result = solve(inputs)
+        gpus = view_from_result(result).gpus
+        assert set(gpus["channel"]) == set(expected), name
+        for channel, (peak, average) in expected.items():
+            part = gpus[gpus["channel"] == channel]
+            assert part["gpus"].tolist() == [peak] * 2, name
+            assert part["avg_gpus"].tolist() == pytest.approx([average] * 2), name
+            assert part["paid_gpus"].tolist() == pytest.approx([average] * 2), name
+    assert result.npv == pytest.approx(2 * (400 + 730 * 4 / 24), rel=REL)
+    png = chart_fleet_held_paid(view_from_result(solve(hourly)).gpus, ["2026-01", "2026-02"])
+    assert png.startswith(b"\x89PNG")
+    out = solve(hourly)
+    from planner.report import write_plan_result_report
+
+    written = write_plan_result_report(tmp_path / "rep", out)
+    assert (written / "fleet_held_paid.png").exists()
+    assert "GPUs held and paid for, by channel" in (written / "report.html").read_text()
+
+
+def test_spot_is_held_more_hours_than_it_is_paid():
+    # Deferrable work on spot at a = 0.5: 2 GPUs held all day, paid the half of the hours they
+    # are there: held 2 (peak and average), paid 1.
+    from planner.report import view_from_result
+
+    gpus = view_from_result(solve(_with_spot(tiny(3, on_demand=1.0), 0.5,
+                                             deferrable=True))).gpus
+    assert set(gpus["channel"]) == {"spot"}
+    assert gpus["gpus"].tolist() == [2.0] * 3
+    assert gpus["avg_gpus"].tolist() == pytest.approx([2.0] * 3)
+    assert gpus["paid_gpus"].tolist() == pytest.approx([1.0] * 3)

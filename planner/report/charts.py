@@ -155,6 +155,64 @@ def chart_gpus_over_time(gpus: pd.DataFrame, months: Sequence[str]) -> bytes:
     return _png(fig)
 
 
+FLEET_CHANNEL_TITLES = {"purchase": "owned", "reserved": "reserved", "on_demand": "on demand",
+                        "spot": "spot"}
+
+
+def chart_fleet_held_paid(gpus: pd.DataFrame, months: Sequence[str]) -> bytes:
+    """One panel per GPU channel: GPUs held at the busiest slice (solid step line), held on
+    average over the hours (dotted) and paid for on average (area, stacked by GPU type).
+
+    `gpus`: tidy rows of `month`, `channel`, `gpu`, `gpus` (held at the peak slice), `avg_gpus`
+    (held, hour-weighted) and `paid_gpus` (paid GPU-hours / hours of the period). Owned and
+    reserved GPUs are paid all day in whole units: the three coincide. Hourly on-demand follows
+    the daily profile (peak above average); spot is paid only the hours it is there.
+    """
+    frame = gpus[gpus["gpus"] > 1e-9]
+    channels = sorted(set(frame["channel"]), key=channel_sort_key)
+    if not channels:
+        fig = _new_figure()
+        ax = fig.add_subplot()
+        ax.text(0.5, 0.5, "no GPUs in this plan (APIs only)", transform=ax.transAxes,
+                ha="center", va="center", color="#666666")
+        ax.set_axis_off()
+        return _png(fig)
+    width, height = FIG_SIZE_IN
+    fig = _new_figure((width, max(height, 1.9 * len(channels) + 0.8)))
+    axes = fig.subplots(len(channels), 1, sharex=True, squeeze=False)[:, 0]
+    edges = np.arange(len(months) + 1) - 0.5
+    x_of = {m: i for i, m in enumerate(months)}
+
+    def steps(series: pd.Series) -> np.ndarray:
+        values = series.reindex(list(months), fill_value=0.0).to_numpy(dtype=float)
+        return np.append(values, values[-1])  # close the final step
+
+    for ax, channel in zip(axes, channels, strict=True):
+        part = frame[(frame["channel"] == channel) & frame["month"].isin(x_of)]
+        types = sorted(set(part["gpu"]))
+        paid = part.pivot_table(index="month", columns="gpu", values="paid_gpus",
+                                aggfunc="sum", fill_value=0.0)
+        colors = _series_colors([f"{channel} {g}" for g in types])
+        ax.stackplot(edges, *[steps(paid[g]) for g in types], colors=colors, alpha=0.55,
+                     step="post", labels=[f"{g} paid (average)" for g in types])
+        peak = part.groupby("month")["gpus"].sum()
+        average = part.groupby("month")["avg_gpus"].sum()
+        ax.step(edges, steps(peak), where="post", color="#222222", linewidth=1.4,
+                label="held, busiest slice")
+        if ((average - peak).abs() > 1e-6).any():
+            ax.step(edges, steps(average), where="post", color="#222222", linewidth=1.0,
+                    linestyle=":", label="held, average over the hours")
+        _style_axes(ax, "GPUs")
+        ax.yaxis.set_major_formatter(_plain)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylim(bottom=0)
+        ax.set_title(FLEET_CHANNEL_TITLES.get(channel, channel), loc="left", fontsize=10)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=7)
+    _month_ticks(axes[-1], months)
+    fig.suptitle("GPUs held and paid for, by channel", x=0.02, ha="left", fontsize=11)
+    return _png(fig)
+
+
 def _series_colors(series: Sequence[str]) -> list[str]:
     """Channel hue, lightened per GPU type so bands of one channel stay distinguishable."""
     from matplotlib.colors import to_hex, to_rgb

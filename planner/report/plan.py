@@ -25,6 +25,7 @@ from planner.report.charts import (
     chart_committed,
     chart_cost_per_mtok,
     chart_cumulative_cost,
+    chart_fleet_held_paid,
     chart_gpus_over_time,
     chart_utilization,
     chart_yearly_budget,
@@ -43,6 +44,7 @@ from planner.report.text import mix_in_words, render_summary
 from planner.report.view import PlanView, cumulative_frame, yearly_table
 from planner.results import statistics
 from planner.schemas import CHANNELS
+from planner.units import HOURS_PER_MONTH
 
 
 def _meta(view: PlanView, made_at: str) -> list[tuple[str, str]]:
@@ -123,6 +125,15 @@ def build_plan_report(view: PlanView, alternatives: Mapping[str, PlanView | None
     fleet = Section("GPUs by channel and type")
     fleet.charts.append(Chart("gpus", "GPUs in service by channel and type",
                               chart_gpus_over_time(view.gpus, view.months)))
+    if {"avg_gpus", "paid_gpus"} <= set(view.gpus.columns) and len(view.gpus):
+        fleet.charts.append(Chart(
+            "fleet_held_paid", "GPUs held and paid for, by channel",
+            chart_fleet_held_paid(view.gpus, view.months),
+            "Per channel: GPUs held at the busiest slice of each period (solid line), held on "
+            "average over the day's hours (dotted, where it differs) and paid for on average "
+            "(area: paid GPU-hours over the period's hours, by GPU type). Owned and reserved "
+            "GPUs are held and paid all day in whole units; hourly on-demand follows the daily "
+            "profile; spot is paid only the hours it is there."))
     gpus_table = view.gpus.rename(columns={"gpus": "gpus"}).sort_values(
         ["month", "channel", "gpu"]).reset_index(drop=True)
     fleet.tables.append(Table("gpus", "GPUs in service by month", gpus_table, show=False))
@@ -352,6 +363,13 @@ def view_from_result(result: Any, loaded: Any = None) -> PlanView:
     fleet = result.fleet[result.fleet["gpus"] > 1e-9]
     gpus = fleet[["month", "channel", "gpu", "gpus"]].astype({"gpus": float}).reset_index(
         drop=True)
+    # Held on average and paid for (GPU-hours over the period's hours): on demand follows the
+    # day, spot is paid the hours it is there; owned and reserved: all three the same.
+    length = dict(zip(result.inputs.periods["month"].astype(str),
+                      result.inputs.periods["months"].astype(int), strict=True))
+    hours = [HOURS_PER_MONTH * length.get(str(m), 1) for m in fleet["month"]]
+    gpus["avg_gpus"] = fleet["avg_gpus"].astype(float).to_numpy()
+    gpus["paid_gpus"] = fleet["gpu_hours"].astype(float).to_numpy() / hours
     workloads = result.workloads.reset_index()
     keep = ["workload", "cost_per_mtok", "mtok", "npv"] + [c for c in workloads.columns
                                                           if c.endswith("_share")]

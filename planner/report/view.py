@@ -18,7 +18,9 @@ class PlanView:
 
     yearly: `year`, `channel`, `cost`  (cash per calendar year and channel, undiscounted)
     monthly: `month`, `cost`           (cash per month, all channels; for cumulative cost)
-    gpus: `month`, `channel`, `gpu`, `gpus`          (GPUs in service)
+    gpus: `month`, `channel`, `gpu`, `gpus`          (GPUs in service: held at the busiest
+          slice), optional `avg_gpus` (held, hour-weighted), `paid_gpus` (paid GPU-hours
+          over the period's hours)
     utilization: `month`, `channel`, `gpu`, `utilization`  (owned and reserved only, 0..1)
     workloads: `workload`, `cost_per_mtok` (+ optional `tokens`, `cost`)
     sources: `kind`, `id`, `source`, `as_of`  (catalog entries the plan uses)
