@@ -1,6 +1,7 @@
 """`breakeven SCENARIO` and `plan` agree on which channel wins at the scenario's volume (issue 17
 item 8): both size a deployment in whole replicas and whole offer units and price it with
-planner.inputs.costs. Each answer is worked on paper in the test's comment."""
+planner.inputs.costs. The same plans' order schedule in text, JSON, CSV and HTML. Each answer is
+worked on paper in the test's comment."""
 
 from __future__ import annotations
 
@@ -118,3 +119,37 @@ def test_breakeven_and_plan_pick_the_same_channel_on_the_shipped_one_workload_sc
     assert winner == _plan_channel(plan(loaded))
     assert winner == {"seed001_heavy": "reserved", "seed001_medium": "reserved",
                       "seed001_light": "api", "seed000_h200_token_factory": "on_demand"}[name]
+
+
+def test_the_order_schedule_is_in_text_json_csv_and_html(run_cli, tmp_path):
+    # The buy-wins plan orders one 8-GPU L40S server in month 0 at 70,000 CNY a GPU; the
+    # rent-wins plan reserves 4 L40S for a year at 3,200 a GPU-month, releasing and signing
+    # again every July (48 months: 4 reservations, 3 releases inside the horizon).
+    import json
+
+    import pandas as pd
+
+    _scenario(tmp_path, 1.5)
+    path = tmp_path / "s.yaml"
+    text = run_cli("plan", path, "--out", tmp_path / "out")
+    assert text.code == 0
+    line = "  2026-07  buy      1 x 8-GPU unit L40S = 8 GPUs (l40s-purchase-cny) at 70,000"
+    assert line in text.out.splitlines()
+    csv = pd.read_csv(tmp_path / "out" / "orders.csv")
+    assert csv.drop(columns="term_months").values.tolist() == [
+        ["2026-07", "buy", "l40s-purchase-cny", "seed001", "L40S", 1.0, 8.0, 70000.0]]
+    assert csv["term_months"].isna().all()  # a purchase has no term
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    table = html[html.index("Orders (price locked per GPU, reserved per GPU-month, CNY)"):]
+    table = table[:table.index("</table>")]
+    assert ">l40s-purchase-cny<" in table and ">buy<" in table and ">70,000<" in table
+
+    sub = tmp_path / "rent"
+    sub.mkdir()
+    _scenario(sub, 0.75)
+    doc = json.loads(run_cli("plan", sub / "s.yaml", "--json").out)
+    orders = [(o["month"], o["action"], o["gpus"], o["term_months"], o["price_per_gpu"])
+              for o in doc["orders"]]
+    signed = [(f"{y}-07", "reserve", 4.0, 12, 3200.0) for y in (2026, 2027, 2028, 2029)]
+    released = [(f"{y}-07", "release", 4.0, 12, 3200.0) for y in (2027, 2028, 2029)]
+    assert sorted(orders) == sorted(signed + released)
