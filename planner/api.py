@@ -155,8 +155,9 @@ def compare(input_tokens_per_month: float, output_tokens_per_month: float, *,
 
 def breakeven(scenario: Loaded | Path | str | None = None, *, catalog: Path | str | None = None,
               sets: Iterable[str] = (), currency: str | None = None) -> Result:
-    """Buy-vs-rent months per GPU; with a scenario, API-vs-self-host volumes per workload
-    (`planner breakeven`). Frames `gpus` and `workloads`."""
+    """Buy-vs-rent months per GPU; with a scenario, API-vs-self-host volumes per workload and
+    each channel's cost at today's volume, priced as the plan does (`planner breakeven`).
+    Frames `gpus`, `workloads` and `at_volume`."""
     from planner.studies import unit_costs
 
     doc = unit_costs.breakeven(_loaded(scenario, catalog, sets), currency=currency)

@@ -153,3 +153,10 @@ def test_the_order_schedule_is_in_text_json_csv_and_html(run_cli, tmp_path):
     signed = [(f"{y}-07", "reserve", 4.0, 12, 3200.0) for y in (2026, 2027, 2028, 2029)]
     released = [(f"{y}-07", "release", 4.0, 12, 3200.0) for y in (2027, 2028, 2029)]
     assert sorted(orders) == sorted(signed + released)
+
+
+def test_the_python_api_gives_the_at_volume_frame(tmp_path):
+    import planner
+
+    frame = planner.breakeven(_scenario(tmp_path, 0.75)).at_volume
+    assert frame.loc[frame["wins"], ["channel", "gpus"]].values.tolist() == [["reserved", 4]]
