@@ -72,9 +72,10 @@ def test_a_flat_load_worth_two_and_a_half_gpus_pays_for_three():
 
 def test_seed001_heavy_reserves_one_whole_h100_group_at_its_hand_price():
     # The workload's best model on H100 (Qwen3-235B-A22B at fp8) in a tp=4 group serves the
-    # peak of 95% of seed 001's heavy demand: one group of 4 H100 on 3-year reservations (7,847.5 CNY a GPU-month) serves all
-    # of it, 36 months, discounted at 13.3% a year from the start of each month. (At the full
-    # demand the same group serves 99% and the last 1% goes to the API: test below.)
+    # peak of 95% of seed 001's heavy demand: one group of 4 H100 on 3-year reservations
+    # (7,847.5 CNY a GPU-month) serves all of it, 36 months, discounted at 13.3% a year from
+    # the start of each month. (At the full demand the same group serves 99% and the last 1%
+    # goes to the API: test below.)
     result = plan(load(ROOT / "scenarios" / "seed001_heavy.yaml",
                        sets=["demand_multiplier=0.95"]))
     expected = 4 * 7847.5 * sum(1.133 ** (-m / 12) for m in range(36))  # 947,420.92
