@@ -160,3 +160,32 @@ def test_the_python_api_gives_the_at_volume_frame(tmp_path):
 
     frame = planner.breakeven(_scenario(tmp_path, 0.75)).at_volume
     assert frame.loc[frame["wins"], ["channel", "gpus"]].values.tolist() == [["reserved", 4]]
+
+
+def test_each_channel_alone_costs_what_the_plan_pays_for_it():
+    # The tiny plans of tests/test_orderable.py, worked there: on demand by the hour following
+    # a 4-hour peak of 2 GPUs and 20 hours of 1: 28/24 x 730 a month; billed by the month, 2 x
+    # 730; spot at a = 0.5 with on-demand backup for chat: 0.5 x 0.40 + 0.5 x 1.00 = 0.70/h;
+    # deferrable work on spot: 2 GPUs paid half the hours, 0.40/h. The at-volume price of the
+    # channel equals the plan restricted to it.
+    from dataclasses import replace
+
+    from test_orderable import _two_slices, _with_spot
+    from test_plan import solve, tiny
+
+    from planner.studies.at_volume import channel_options
+
+    def price(inputs, channel):
+        return next(o["npv"] for o in channel_options(inputs, "w") if o["channel"] == channel)
+
+    hourly = _two_slices(tiny(2, on_demand=1.0))
+    monthly = replace(hourly, rentals=hourly.rentals.assign(billing="month"))
+    chat = _with_spot(tiny(3, on_demand=1.0), 0.5)
+    batch = _with_spot(tiny(3, on_demand=1.0), 0.5, deferrable=True)
+    assert price(hourly, "on_demand") == pytest.approx(2 * 28 / 24 * 730)
+    assert price(monthly, "on_demand") == pytest.approx(2 * 2 * 730)
+    assert price(chat, "spot") == pytest.approx(3 * 0.7 * 730)
+    assert price(batch, "spot") == pytest.approx(3 * 0.4 * 730)
+    for inputs, channel in ((hourly, "on_demand"), (monthly, "on_demand"), (chat, "spot"),
+                            (batch, "spot")):
+        assert solve(inputs).npv == pytest.approx(price(inputs, channel), rel=1e-7)
