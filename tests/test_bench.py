@@ -209,3 +209,24 @@ def test_the_time_limit_holds_when_highs_ignores_its_own(tmp_path, monkeypatch,
     assert built.problem.valid(eps=1e-6)  # bounds, rows and whole numbers
     assert info.objective == pytest.approx(lp.objective_value(built) / built.money_scale)
     assert (left is not None) == (not highs_heeds_the_cancel) == bool(cancels)
+
+
+def test_a_dive_plan_within_the_gap_of_the_lp_bound_skips_branch_and_bound(monkeypatch):
+    # seed001_light is served by an API: its LP relaxation is already whole, so the dive's
+    # first LP is the plan and its own bound: HiGHS's branch and bound is not run, and the
+    # plan is the one branch and bound finds (README: 3,011 CNY).
+    from planner.optimize.plan import plan
+
+    scenario = Path(__file__).parent.parent / "scenarios" / "seed001_light.yaml"
+    runs = []
+    real_run = solve_module._InterruptibleHiGHS._run
+    monkeypatch.setattr(solve_module._InterruptibleHiGHS, "_run",
+                        lambda self, lp_: runs.append(self.is_mip) or real_run(self, lp_))
+    skipped = plan(load(scenario))
+    assert True not in runs  # no MIP solve (the limits' LP may run)
+    assert skipped.solver["status"] == "optimal" and skipped.solver["mip_gap"] == 0.0
+    monkeypatch.setattr(solve_module, "DIVE", False)
+    searched = plan(load(scenario))
+    assert True in runs
+    assert float(skipped.npv) == pytest.approx(float(searched.npv), rel=1e-9)
+    assert float(skipped.npv) == pytest.approx(3011.18, abs=0.01)

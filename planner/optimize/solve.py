@@ -221,6 +221,12 @@ class _InterruptibleHiGHS(pulp.HiGHS):
         if self.is_mip and DIVE:
             start, self.earlier_bound = _start_from_dive(highs, self.timeLimit)
         self.start = start
+        if start is not None and self._proven(start):
+            # The dive's plan is within the gap of the LP bound (a whole LP, often): no branch
+            # and bound can better it by more than the gap asked for.
+            lp.solverModel = _Stopped(None, (float(self.cost @ start), start,
+                                             self.earlier_bound), optimal=True)
+            return
         self._run(lp)
         highs = lp.solverModel  # a stand-in when the watchdog left HiGHS running (_run)
         stopped = self.timed_out or \
@@ -301,6 +307,13 @@ class _InterruptibleHiGHS(pulp.HiGHS):
                 # cancelled before HiGHS had a plan of its own (in presolve, say)
                 lp.solverModel = _Stopped(None, self._best_known(found))
 
+    def _proven(self, start) -> bool:
+        """Whether the plan `start` is within the MIP gap asked for of the LP bound, measured
+        as HiGHS (and `_gap`) measures it: (objective - bound) / |objective|."""
+        objective = float(self.cost @ start)
+        shortfall = objective - self.earlier_bound
+        return shortfall <= (self.gapRel or 0.0) * abs(objective) or shortfall <= 1e-9
+
     def _improving(self, data) -> tuple[float, object, float]:
         """An improving plan HiGHS reports (callback, its worker thread): cost, values, bound."""
         import numpy as np
@@ -322,16 +335,19 @@ class _InterruptibleHiGHS(pulp.HiGHS):
 
 
 class _Stopped:
-    """Stands in for a Highs that the watchdog stopped waiting for (`_InterruptibleHiGHS._run`):
-    it answers the few questions planner asks of a finished solve with the best plan known
-    (None: no plan). `running` is the Highs itself, kept so that it is not freed while its
+    """Stands in for a Highs that the watchdog stopped waiting for (`_InterruptibleHiGHS._run`),
+    or that was never run because the dive's plan is proven (`optimal`): it answers the few
+    questions planner asks of a finished solve with the best plan known (None: no plan).
+    `running` is the Highs left running (or None), kept so that it is not freed while its
     thread may still run (the thread also holds it)."""
 
-    def __init__(self, running, best: tuple[float, object, float]) -> None:
+    def __init__(self, running, best: tuple[float, object, float], *,
+                 optimal: bool = False) -> None:
         import highspy
 
         cost, values, bound = best
         self.running = running
+        self.optimal = optimal  # a plan proven within the gap without HiGHS (callSolver)
         have = values is not None
         self._values = [float(v) for v in values] if have else []
         self._info = _StoppedInfo(
@@ -342,7 +358,8 @@ class _Stopped:
     def getModelStatus(self):
         import highspy
 
-        return highspy.HighsModelStatus.kTimeLimit
+        codes = highspy.HighsModelStatus
+        return codes.kOptimal if self.optimal else codes.kTimeLimit
 
     def getInfo(self):
         return self._info
@@ -514,6 +531,9 @@ def _dive(highs, budget_s: float | None = None, bound: list | None = None):
     found = resolve()
     if found and bound is not None:
         bound.append(diver.getInfo().objective_function_value)
+    kinds = getattr(highs, "planner_kinds", None)
+    if kinds is not None and len(kinds) != len(lower):
+        kinds = None
     while found and unfixed:
         value = diver.getSolution().col_value
         ones = [j for j in unfixed if value[j] >= 0.5]
@@ -523,8 +543,7 @@ def _dive(highs, budget_s: float | None = None, bound: list | None = None):
         unfixed.difference_update(ones, zeros)
         fix(ones + zeros, [1.0] * len(ones) + [0.0] * len(zeros))
         found = resolve()
-    kinds = getattr(highs, "planner_kinds", None)
-    if kinds is None or len(kinds) != len(lower):
+    if kinds is None:
         stages = [(general, "nearest")]
     else:
         stages = [(general[kinds[general] == REPLICAS], "rounds"),
