@@ -29,7 +29,7 @@ DIVE = True  # start integer plans from a dive's whole-number plan (_start_from_
 DIVE_TIME_SHARE = 0.8  # at most this share of a time limit goes to the dive (large: ~62 s of 120)
 SHOW_ELAPSED = True  # stress turns it off while it shows its own progress line
 # The watchdog (_InterruptibleHiGHS._run): HiGHS 1.16 checks its time limit at points its root
-# heuristics can miss for minutes (docs/bench.md, "--time-limit holds"). At the deadline the
+# heuristics can miss for minutes (docs/bench.md, "Speed must hold"). At the deadline the
 # watchdog cancels the solve; a HiGHS that has not stopped this many seconds later is left to
 # stop on its own in the background and the best plan known is returned.
 WATCHDOG_GRACE_S = 5.0
