@@ -486,6 +486,15 @@ def cmd_throughput(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    code = _main(argv)
+    solving = sys.modules.get("planner.optimize.solve")
+    if argv is None and solving is not None:
+        # a solve the time limit's watchdog left running must not hold the process open
+        solving.exit_past_running_solves(code)
+    return code
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], tuple[dict[str, Any], str, int]] = args.handler

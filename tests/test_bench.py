@@ -176,3 +176,57 @@ def test_the_gap_is_measured_on_the_plan_returned_against_the_best_bound():
         pytest.approx(5.5 / 110)
     info.mip_dual_bound = 110.0
     assert solve_module._gap(problem, engine, solve_module.Status.OPTIMAL) == 0.0
+
+
+@pytest.mark.parametrize("highs_heeds_the_cancel", [True, False])
+def test_the_time_limit_holds_when_highs_ignores_its_own(tmp_path, monkeypatch,
+                                                         highs_heeds_the_cancel):
+    # highspy 1.16 can stay in its root heuristics far past its time limit (docs/bench.md).
+    # Here HiGHS's own limit is switched off, so only the watchdog can stop the integer small
+    # bench (seconds of branch and bound): the dive may run to its end, then the deadline has
+    # passed and the watchdog cancels. HiGHS either stops at the cancel, or (cancel ignored,
+    # as in the root stall) is left running and the best plan known comes back. Either way:
+    # a whole, feasible plan, status time_limit (not Ctrl-C), with a gap.
+    import highspy
+
+    real_set, real_cancel = highspy.Highs.setOptionValue, highspy.Highs.cancelSolve
+    monkeypatch.setattr(highspy.Highs, "setOptionValue", lambda self, key, value: None
+                        if key == "time_limit" else real_set(self, key, value))
+    monkeypatch.setattr(solve_module, "DIVE_TIME_SHARE", 1e6)
+    cancels = []
+    if not highs_heeds_the_cancel:
+        monkeypatch.setattr(highspy.Highs, "cancelSolve", lambda self: cancels.append(self))
+        monkeypatch.setattr(solve_module, "WATCHDOG_GRACE_S", 0.2)
+    built = lp.build(build_inputs(load(write_scenario("small", tmp_path))))
+    info = solve(built.problem, time_limit=0.01)
+    left = getattr(built.problem.solverModel, "running", None)
+    if left is not None:  # stop the solve left running, as HiGHS itself would in the end
+        real_cancel(left)
+        left.joinSolve()
+        solve_module._LEFT_RUNNING.remove(left)
+    assert info.status == solve_module.Status.TIME_LIMIT
+    assert info.mip_gap is not None and 0 <= info.mip_gap < 1
+    assert built.problem.valid(eps=1e-6)  # bounds, rows and whole numbers
+    assert info.objective == pytest.approx(lp.objective_value(built) / built.money_scale)
+    assert (left is not None) == (not highs_heeds_the_cancel) == bool(cancels)
+
+
+def test_a_dive_plan_within_the_gap_of_the_lp_bound_skips_branch_and_bound(monkeypatch):
+    # seed001_light is served by an API: its LP relaxation is already whole, so the dive's
+    # first LP is the plan and its own bound: HiGHS's branch and bound is not run, and the
+    # plan is the one branch and bound finds (README: 3,011 CNY).
+    from planner.optimize.plan import plan
+
+    scenario = Path(__file__).parent.parent / "scenarios" / "seed001_light.yaml"
+    runs = []
+    real_run = solve_module._InterruptibleHiGHS._run
+    monkeypatch.setattr(solve_module._InterruptibleHiGHS, "_run",
+                        lambda self, lp_: runs.append(self.is_mip) or real_run(self, lp_))
+    skipped = plan(load(scenario))
+    assert True not in runs  # no MIP solve (the limits' LP may run)
+    assert skipped.solver["status"] == "optimal" and skipped.solver["mip_gap"] == 0.0
+    monkeypatch.setattr(solve_module, "DIVE", False)
+    searched = plan(load(scenario))
+    assert True in runs
+    assert float(skipped.npv) == pytest.approx(float(searched.npv), rel=1e-9)
+    assert float(skipped.npv) == pytest.approx(3011.18, abs=0.01)

@@ -28,6 +28,11 @@ SEED = 0  # fixed random seed: the same inputs give the same plan
 DIVE = True  # start integer plans from a dive's whole-number plan (_start_from_dive)
 DIVE_TIME_SHARE = 0.8  # at most this share of a time limit goes to the dive (large: ~62 s of 120)
 SHOW_ELAPSED = True  # stress turns it off while it shows its own progress line
+# The watchdog (_InterruptibleHiGHS._run): HiGHS 1.16 checks its time limit at points its root
+# heuristics can miss for minutes (docs/bench.md, "Speed must hold"). At the deadline the
+# watchdog cancels the solve; a HiGHS that has not stopped this many seconds later is left to
+# stop on its own in the background and the best plan known is returned.
+WATCHDOG_GRACE_S = 5.0
 
 
 class Status(StrEnum):
@@ -107,11 +112,16 @@ def highs_banner_off_stdout():
 class _InterruptibleHiGHS(pulp.HiGHS):
     """HiGHS that stops at Ctrl-C. HiGHS runs in C, where Python cannot see SIGINT until the
     solve ends; highspy's own solve() runs it in a worker thread, so the main thread takes the
-    interrupt at once and cancels the solve. Then KeyboardInterrupt goes on (exit 130)."""
+    interrupt at once and cancels the solve. Then KeyboardInterrupt goes on (exit 130).
+    With a time limit a watchdog also cancels the solve at the deadline (`_run`): that stop is
+    a time limit, told apart from Ctrl-C by `timed_out`."""
 
     is_mip = False  # whether the last problem loaded had integer columns
     cost = None  # objective coefficients of the last problem loaded, HiGHS's column order
     earlier_bound = -float("inf")  # the dive's LP bound, or a first solve's (callSolver)
+    deadline = None  # perf_counter() at which the time limit runs out (callSolver)
+    start = None  # the dive's plan handed to HiGHS, if any (numpy column values)
+    timed_out = False  # the watchdog stopped the last solve at the deadline
 
     def actualSolve(self, lp: pulp.LpProblem) -> int:
         """PuLP's HiGHS path with the variable list built once: `lp.variables()` walks every
@@ -205,11 +215,22 @@ class _InterruptibleHiGHS(pulp.HiGHS):
 
         highs = lp.solverModel
         began = time.perf_counter()
+        self.deadline = began + self.timeLimit if self.timeLimit else None
+        self.timed_out = False
         start = None
         if self.is_mip and DIVE:
             start, self.earlier_bound = _start_from_dive(highs, self.timeLimit)
-        self._run(highs)
-        stopped = highs.getModelStatus() == highspy.HighsModelStatus.kTimeLimit
+        self.start = start
+        if start is not None and self._proven(start):
+            # The dive's plan is within the gap of the LP bound (a whole LP, often): no branch
+            # and bound can better it by more than the gap asked for.
+            lp.solverModel = _Stopped(None, (float(self.cost @ start), start,
+                                             self.earlier_bound), optimal=True)
+            return
+        self._run(lp)
+        highs = lp.solverModel  # a stand-in when the watchdog left HiGHS running (_run)
+        stopped = self.timed_out or \
+            highs.getModelStatus() == highspy.HighsModelStatus.kTimeLimit
         if start is not None and not stopped and _start_returned_for_incumbent(highs, self.cost):
             # Solve again from the start with presolve off, where the start is its own image.
             # At a time limit the start stands: _gap measures the plan returned.
@@ -221,22 +242,179 @@ class _InterruptibleHiGHS(pulp.HiGHS):
                 left_s = self.timeLimit - (time.perf_counter() - began)
                 highs.setOptionValue("time_limit", max(left_s, 1e-3))
             _hand_start(highs, start)
-            self._run(highs)
+            self._run(lp)
 
-    def _run(self, highs) -> None:
+    def _run(self, lp: pulp.LpProblem) -> None:
+        """Run HiGHS in highspy's worker thread and wait for it here, so that Ctrl-C (main
+        thread only) and the time limit's watchdog can cancel it. A cancel at the deadline is
+        a time limit (`timed_out`); a HiGHS still running WATCHDOG_GRACE_S later (1.16 in a
+        root heuristic that checks no limit) is left to stop in the background, and
+        `lp.solverModel` becomes a `_Stopped` holding the best plan known: HiGHS's last
+        improving plan or the dive's start, whichever costs less."""
         import highspy
 
-        if threading.current_thread() is not threading.main_thread():
-            highs.run()  # signals reach the main thread only
+        highs = lp.solverModel
+        main = threading.current_thread() is threading.main_thread()
+        if not main and self.deadline is None:
+            highs.run()  # no Ctrl-C (signals reach the main thread only) and no deadline
             return
-        highs.HandleKeyboardInterrupt = True
+        highs.HandleUserInterrupt = True  # cancelSolve() takes effect at HiGHS's next check
+        found: list = []  # improving plans HiGHS reports: (cost, values, dual bound)
+        watch = None
+        if self.deadline is not None and self.is_mip:
+            def watch(event) -> None:
+                found.append(self._improving(event.data_out))
+            highs.cbMipImprovingSolution += watch
+        interrupted = False
+        cancelled_at = None
+        # highspy prints a notice at Ctrl-C: to stderr (stdout is process-wide: main only)
+        shown = contextlib.ExitStack()
+        if main:
+            shown.enter_context(contextlib.redirect_stdout(sys.stderr))
+            shown.enter_context(_elapsed_on_terminal(self.timeLimit))
         try:
-            with contextlib.redirect_stdout(sys.stderr), _elapsed_on_terminal(self.timeLimit):
-                highs.solve()  # highspy prints a notice at Ctrl-C: to stderr
-        except SystemExit:  # highspy's exit(1) after five Ctrl-C: still an interrupt
-            raise KeyboardInterrupt from None
-        if highs.getModelStatus() == highspy.HighsModelStatus.kInterrupt:
+            with shown:
+                highs.startSolve()
+                while True:
+                    try:
+                        if highs.wait(0.1)[0]:
+                            break
+                    except KeyboardInterrupt:
+                        interrupted = True
+                    now = time.perf_counter()
+                    if cancelled_at is None and (interrupted or (
+                            self.deadline is not None and now >= self.deadline)):
+                        cancelled_at = now
+                        highs.cancelSolve()
+                    elif cancelled_at is not None and now - cancelled_at >= WATCHDOG_GRACE_S:
+                        if interrupted:
+                            raise KeyboardInterrupt
+                        self.timed_out = True
+                        lp.solverModel = _Stopped(highs, self._best_known(found))
+                        _leave_running(highs)
+                        return
+        finally:
+            if watch is not None and lp.solverModel is highs:
+                highs.cbMipImprovingSolution -= watch
+        if interrupted:
             raise KeyboardInterrupt
+        if highs.getModelStatus() == highspy.HighsModelStatus.kInterrupt:
+            if cancelled_at is None:
+                raise KeyboardInterrupt  # a cancel not ours: Ctrl-C seen by highspy
+            self.timed_out = True
+            if highs.getInfo().primal_solution_status != \
+                    highspy.SolutionStatus.kSolutionStatusFeasible:
+                # cancelled before HiGHS had a plan of its own (in presolve, say)
+                lp.solverModel = _Stopped(None, self._best_known(found))
+
+    def _proven(self, start) -> bool:
+        """Whether the plan `start` is within the MIP gap asked for of the LP bound, measured
+        as HiGHS (and `_gap`) measures it: (objective - bound) / |objective|."""
+        objective = float(self.cost @ start)
+        shortfall = objective - self.earlier_bound
+        return shortfall <= (self.gapRel or 0.0) * abs(objective) or shortfall <= 1e-9
+
+    def _improving(self, data) -> tuple[float, object, float]:
+        """An improving plan HiGHS reports (callback, its worker thread): cost, values, bound."""
+        import numpy as np
+
+        values = np.array(data.mip_solution, dtype=np.float64)
+        cost = float(self.cost @ values) if len(values) == len(self.cost) else float("inf")
+        return cost, values, float(data.mip_dual_bound)
+
+    def _best_known(self, found: list) -> tuple[float, object, float]:
+        """The cheapest of HiGHS's improving plans and the dive's start, and the best bound."""
+        best = (float("inf"), None, -float("inf"))
+        if self.start is not None:
+            best = (float(self.cost @ self.start), self.start, -float("inf"))
+        bound = max([self.earlier_bound] + [b for _, _, b in found if b < float("inf")])
+        for cost, values, _ in list(found):
+            if cost < best[0]:
+                best = (cost, values, bound)
+        return best[0], best[1], bound
+
+
+class _Stopped:
+    """Stands in for a Highs that the watchdog stopped waiting for (`_InterruptibleHiGHS._run`),
+    or that was never run because the dive's plan is proven (`optimal`): it answers the few
+    questions planner asks of a finished solve with the best plan known (None: no plan).
+    `running` is the Highs left running (or None), kept so that it is not freed while its
+    thread may still run (the thread also holds it)."""
+
+    def __init__(self, running, best: tuple[float, object, float], *,
+                 optimal: bool = False) -> None:
+        import highspy
+
+        cost, values, bound = best
+        self.running = running
+        self.optimal = optimal  # a plan proven within the gap without HiGHS (callSolver)
+        have = values is not None
+        self._values = [float(v) for v in values] if have else []
+        self._info = _StoppedInfo(
+            objective_function_value=cost if have else float("inf"), mip_dual_bound=bound,
+            primal_solution_status=highspy.SolutionStatus.kSolutionStatusFeasible if have
+            else highspy.SolutionStatus.kSolutionStatusNone)
+
+    def getModelStatus(self):
+        import highspy
+
+        codes = highspy.HighsModelStatus
+        return codes.kOptimal if self.optimal else codes.kTimeLimit
+
+    def getInfo(self):
+        return self._info
+
+    def getObjectiveValue(self) -> float:
+        return self._info.objective_function_value
+
+    def getSolution(self):
+        return _StoppedSolution(self._values)
+
+
+_LEFT_RUNNING: list = []  # Highs objects the watchdog stopped waiting for (cancelled)
+
+
+def _leave_running(highs) -> None:
+    """Remember a cancelled HiGHS still running in its thread. A process must not end while
+    one runs (its C++ threads abort the process at exit): at exit, wait for them; the CLI
+    ends its process at once instead (`exit_past_running_solves`)."""
+    if not _LEFT_RUNNING:
+        import atexit
+
+        atexit.register(_wait_for_left_running)
+    _LEFT_RUNNING.append(highs)
+
+
+def left_running() -> bool:
+    """Whether a cancelled solve is still running in the background."""
+    return any(highs.is_solver_running() for highs in _LEFT_RUNNING)
+
+
+def _wait_for_left_running() -> None:
+    for highs in _LEFT_RUNNING:
+        highs.joinSolve()
+
+
+def exit_past_running_solves(code: int) -> None:
+    """End the process now with `code` if a cancelled solve is still running (the watchdog's
+    plan has been returned and shown): os._exit skips the wait at exit for HiGHS to reach its
+    next check of the cancel, which can take minutes in highspy 1.16's root heuristics."""
+    if left_running():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+@dataclass(frozen=True)
+class _StoppedInfo:
+    objective_function_value: float
+    mip_dual_bound: float
+    primal_solution_status: object
+
+
+@dataclass(frozen=True)
+class _StoppedSolution:
+    col_value: list
 
 
 def _start_from_dive(highs, time_limit: float | None):
@@ -353,6 +531,9 @@ def _dive(highs, budget_s: float | None = None, bound: list | None = None):
     found = resolve()
     if found and bound is not None:
         bound.append(diver.getInfo().objective_function_value)
+    kinds = getattr(highs, "planner_kinds", None)
+    if kinds is not None and len(kinds) != len(lower):
+        kinds = None
     while found and unfixed:
         value = diver.getSolution().col_value
         ones = [j for j in unfixed if value[j] >= 0.5]
@@ -362,8 +543,7 @@ def _dive(highs, budget_s: float | None = None, bound: list | None = None):
         unfixed.difference_update(ones, zeros)
         fix(ones + zeros, [1.0] * len(ones) + [0.0] * len(zeros))
         found = resolve()
-    kinds = getattr(highs, "planner_kinds", None)
-    if kinds is None or len(kinds) != len(lower):
+    if kinds is None:
         stages = [(general, "nearest")]
     else:
         stages = [(general[kinds[general] == REPLICAS], "rounds"),
@@ -489,7 +669,8 @@ def solve(problem: pulp.LpProblem, *, solver: str = "highs", time_limit: float |
     seconds = time.perf_counter() - began
     status = _status(problem)
     if status == Status.FEASIBLE:
-        status = _stopped_status(problem, solver, seconds, time_limit)
+        status = _stopped_status(problem, solver, seconds, time_limit,
+                                 getattr(engine, "timed_out", False))
     gap = _gap(problem, engine, status)
     if status == Status.TIME_LIMIT and gap is not None and gap <= mip_gap:
         status = Status.OPTIMAL  # stopped, but the plan already meets a bound (the dive's LP)
@@ -499,17 +680,18 @@ def solve(problem: pulp.LpProblem, *, solver: str = "highs", time_limit: float |
 
 
 def _stopped_status(problem: pulp.LpProblem, solver: str, seconds: float,
-                    time_limit: float | None) -> Status:
+                    time_limit: float | None, timed_out: bool = False) -> Status:
     """A solve stopped before proving optimality. PuLP calls any HiGHS stop with values
     'integer feasible', even an LP whose simplex stopped at an infeasible point: keep the plan
-    only if HiGHS says its primal solution is feasible, and name a time-limit stop as such."""
+    only if HiGHS says its primal solution is feasible, and name a time-limit stop as such
+    (HiGHS's own, or the watchdog's cancel: `timed_out`)."""
     highs = getattr(problem, "solverModel", None) if solver == "highs" else None
     if highs is not None:
         import highspy
 
         if highs.getInfo().primal_solution_status != highspy.SolutionStatus.kSolutionStatusFeasible:
             return Status.NO_SOLUTION
-        if highs.getModelStatus() == highspy.HighsModelStatus.kTimeLimit:
+        if timed_out or highs.getModelStatus() == highspy.HighsModelStatus.kTimeLimit:
             return Status.TIME_LIMIT
         return Status.FEASIBLE
     # CBC's command line does not say why it stopped; a stop at the limit is the time limit.
@@ -558,11 +740,26 @@ def highs_only_seconds(mps_path: Path | str, mip_gap: float = DEFAULT_MIP_GAP,
     if time_limit is not None:
         highs.setOptionValue("time_limit", float(time_limit))
     highs.readModel(str(mps_path))
-    highs.run()
+    if time_limit is None:
+        highs.run()
+    else:  # the watchdog of _InterruptibleHiGHS._run, for HiGHS alone: no plan if it hangs
+        highs.HandleUserInterrupt = True
+        deadline = began + float(time_limit)
+        cancelled_at = None
+        highs.startSolve()
+        while not highs.wait(0.1)[0]:
+            now = time.perf_counter()
+            if cancelled_at is None and now >= deadline:
+                cancelled_at = now
+                highs.cancelSolve()
+            elif cancelled_at is not None and now - cancelled_at >= WATCHDOG_GRACE_S:
+                _leave_running(highs)
+                return now - began, None, highs.getNumNz()
     seconds = time.perf_counter() - began
     objective = highs.getInfo().objective_function_value
     found = objective is not None and abs(objective) < float("inf")
     return seconds, float(objective) if found else None, highs.getNumNz()
 
 
-__all__ = ["DEFAULT_MIP_GAP", "SOLVERS", "SolveInfo", "Status", "highs_only_seconds", "solve"]
+__all__ = ["DEFAULT_MIP_GAP", "SOLVERS", "SolveInfo", "Status", "exit_past_running_solves",
+           "highs_only_seconds", "left_running", "solve"]
