@@ -72,7 +72,7 @@ class Throughput:
     measured: bool  # True when a catalog `measured` entry overrode the roofline
     input_tokens: int
     output_tokens: int
-    tpot_ms: float = 0.0  # mean time between output tokens, prefill interleaving included
+    tpot_ms: float = 0.0  # time between output tokens: one step, new prompts' tokens included
     usable_memory_gb: float = 0.0  # usable memory of the whole TP group
     ideal: bool = False
     measured_source: str | None = None
@@ -760,7 +760,7 @@ def render(t: Throughput) -> str:
                   + (f"; {t.queued} more queued, waiting {t.queue_wait_ms:,.0f} ms on average"
                      if t.queued else "")),
         ("decode step", f"{t.decode_step_ms:,.1f} ms ({step_bound})"),
-        ("TPOT", f"{t.tpot_ms:,.1f} ms (prefill interleaved)"),
+        ("TPOT", f"{t.tpot_ms:,.1f} ms (one step; new prompts ride in the steps)"),
         ("prefill", f"{t.prefill_ms:,.1f} ms for {t.input_tokens} input tokens"),
         ("TTFT", f"{t.ttft_ms:,.1f} ms"),
         ("output", f"{t.output_tokens_per_s_per_gpu:,.1f} tokens/s per GPU"),

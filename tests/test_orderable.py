@@ -71,9 +71,9 @@ def test_a_flat_load_worth_two_and_a_half_gpus_pays_for_three():
 
 
 def test_seed001_heavy_reserves_one_whole_h100_group_at_its_hand_price():
-    # Llama-3.1-70B at fp8 on a tp=4 H100 group serves the peak of 95% of seed 001's heavy
+    # Qwen3-235B-A22B at fp8 on a tp=4 H100 group serves the peak of 95% of seed 001's heavy
     # demand: one group of 4 H100 on 3-year reservations (7,847.5 CNY a GPU-month) serves all
-    # of it, 36 months, discounted at 13.3% a year from the start of each month. (At the full
+    # of it, 36 months, discounted at 13.3% a year from the start of each month. (At 113% of the
     # demand the same group serves 99% and the last 1% goes to the API: test below.)
     result = plan(load(ROOT / "scenarios" / "seed001_heavy.yaml",
                        sets=["demand_multiplier=0.95"]))
@@ -86,9 +86,10 @@ def test_seed001_heavy_reserves_one_whole_h100_group_at_its_hand_price():
 
 
 def test_seed001_heavy_tops_one_whole_group_up_with_the_api_not_a_sliver_of_gpu():
-    # The full demand is a little more than one group serves at its busiest hour: the plan
+    # 113% of the demand is a little more than one group serves at its busiest hour: the plan
     # keeps the one whole group and sends the rest to an API rather than a fifth H100.
-    result = plan(load(ROOT / "scenarios" / "seed001_heavy.yaml"))
+    result = plan(load(ROOT / "scenarios" / "seed001_heavy.yaml",
+                       sets=["demand_multiplier=1.13"]))
     group = 4 * 7847.5 * sum(1.133 ** (-m / 12) for m in range(36))
     held = result.fleet[["gpu", "channel", "gpus"]].drop_duplicates()
     assert held.values.tolist() == [["H100-SXM", "reserved", 4.0]]

@@ -66,6 +66,24 @@ def test_ideal_decode_step_70b_fp16_h100_is_bandwidth_bound_seed_002(catalog):
     assert 1000 * step == pytest.approx(42.1, abs=0.1)
 
 
+def test_prompt_tokens_hide_under_the_weight_read_until_the_matmuls_are_compute_bound(catalog):
+    # Mixed batching: a step's prompt tokens are extra rows of the same weight matmuls. Llama 3.1
+    # 8B at fp8 on an ideal H100 reads 8.03e9 B / 3.35e12 B/s = 2.3970 ms of weights; each row
+    # costs 2 x 8.03e9 FLOPs / 1979e12 = 0.0081152 ms, so up to 295 rows cost nothing extra.
+    model, r = catalog.models["llama-3.1-8b"], roofline.rates(catalog.gpus["H100-SXM"], "fp8",
+                                                               ideal=True)
+
+    def gemm_ms(prompt_tokens):
+        s = roofline.decode_step(model, r, precision="fp8", kv_precision="fp8", tp=1, batch=64,
+                                 context=1000, prefill_tokens=prompt_tokens,
+                                 prefill_context=500)
+        return 1000 * max(s.gemm_memory_s, s.gemm_compute_s)
+
+    assert gemm_ms(0) == pytest.approx(2.3970, abs=1e-4)
+    assert gemm_ms(100) == pytest.approx(2.3970, abs=1e-4)  # 164 rows: 1.331 ms of FLOPs, hidden
+    assert gemm_ms(400) == pytest.approx(464 * 0.0081152, abs=1e-3)  # 3.765 ms: compute-bound
+
+
 def test_ideal_cli_70b_fp16_tp2_batch1(run_cli):
     # Split over 2 GPUs each reads half the weights: 70.6e9 / 3.35e12 = 21.0746 ms; the KV cache
     # at the mean context 1000 + 1000/2 = 1500 tokens: 1500 x 327,680 B / 2 / 3.35e12 = 0.0734 ms;
