@@ -9,8 +9,9 @@ The physics, per tensor-parallel group of `tp` GPUs:
 - a decode step of batch B takes max(memory time, compute time) + all-reduce time, where memory time
   reads the weights (for MoE only the experts the batch touches in expectation) and the batch's KV
   cache at its average context, and compute time is 2 x active params x B plus attention FLOPs;
-- prefill is compute-bound; in continuous batching it interleaves with decode, so one request of
-  I input and O output tokens costs the group O x step / B + prefill seconds (the duty cycle).
+- continuous batching mixes prompts into the decode steps (in-flight batching, chunked prefill):
+  a step carries B decode tokens and B x I/O prompt tokens through the same weight matmuls, so a
+  memory-bound step hides prompt FLOPs under its weight read; TPOT is the step.
 Achievable rates are peak x microbenchmark fraction x engine fraction, all catalog data; `ideal`
 sets every efficiency to 1, the usable memory to all of it and removes the engine's batch ceiling.
 """
@@ -71,7 +72,7 @@ class Throughput:
     measured: bool  # True when a catalog `measured` entry overrode the roofline
     input_tokens: int
     output_tokens: int
-    tpot_ms: float = 0.0  # mean time between output tokens, prefill interleaving included
+    tpot_ms: float = 0.0  # time between output tokens: one step, new prompts' tokens included
     usable_memory_gb: float = 0.0  # usable memory of the whole TP group
     ideal: bool = False
     measured_source: str | None = None
@@ -283,27 +284,35 @@ def allreduce_seconds(model: Model, r: Rates, tp: int, tokens: float) -> float:
 
 
 def decode_step(model: Model, r: Rates, *, precision: str, kv_precision: str, tp: int,
-                batch: int, context: float) -> Step:
-    """Time of one decode step of `batch` sequences at mean `context` tokens, per GPU."""
+                batch: int, context: float, prefill_tokens: float = 0.0,
+                prefill_context: float = 0.0) -> Step:
+    """Time of one step of `batch` decoding sequences at mean `context` tokens, per GPU, with
+    `prefill_tokens` tokens of new requests' prompts in the same forward pass (mixed batching:
+    TensorRT-LLM in-flight batching with chunked context, vLLM/SGLang chunked prefill); those
+    attend to `prefill_context` earlier prompt tokens on average.
+    Every token of the step is a row of the same weight matmuls: the weights are read once, and
+    the matmuls take the larger of that read and their FLOPs. A dense matmul of few rows is slow
+    because of its weight read, which the memory side already counts; a MoE's routed experts each
+    see only rows x k/E of them (grouped GEMM), padded to the kernel's tiles, so those matmuls
+    run at M / (M + gemm_half_efficiency_rows) of their large-shape efficiency."""
+    rows = batch + prefill_tokens
     kv_read = batch * context * kv_bytes_per_token(model, kv_precision) / kv_shards(model, tp)
-    weights_read = decode_weight_bytes(model, precision, batch) / tp
-    # Small-M matmuls run below their large-shape efficiency: B / (B + half) of it.
-    # A MoE's routed experts each see only batch x k/E of the rows (grouped GEMM), so their
-    # matmuls sit further down that curve than the shared layers'.
+    weights_read = decode_weight_bytes(model, precision, rows) / tp
     shared, _ = moe_params(model)
-    shared_flops = 2.0 * min(shared, active_params(model)) * batch
-    routed_flops = 2.0 * active_params(model) * batch - shared_flops
-    expert_rows = batch * model.experts_per_token / model.experts if model.experts else batch
-    gemm_s = (shared_flops / (batch / (batch + r.gemm_half_rows))
-              + routed_flops / (expert_rows / (expert_rows + r.gemm_half_rows))) \
-        / tp / r.flops_per_s
+    shared_flops = 2.0 * min(shared, active_params(model)) * rows
+    routed_flops = 2.0 * active_params(model) * rows - shared_flops
+    gemm_flops = shared_flops
+    if routed_flops > 0:
+        expert_rows = rows * model.experts_per_token / model.experts
+        gemm_flops += routed_flops / (expert_rows / (expert_rows + r.gemm_half_rows))
+    attention_flops = batch * attention_flops_per_token(model, context) \
+        + prefill_tokens * attention_flops_per_token(model, prefill_context, decode=False)
     return Step(
         gemm_memory_s=weights_read / r.bandwidth_bytes_per_s,
-        gemm_compute_s=gemm_s,
+        gemm_compute_s=gemm_flops / tp / r.flops_per_s,
         attention_memory_s=kv_read / r.bandwidth_bytes_per_s,
-        attention_compute_s=batch * attention_flops_per_token(model, context) / tp
-        / r.flops_per_s,
-        comm_s=allreduce_seconds(model, r, tp, batch),
+        attention_compute_s=attention_flops / tp / r.flops_per_s,
+        comm_s=allreduce_seconds(model, r, tp, rows),
         overhead_s=r.step_overhead_s,
     )
 
@@ -372,18 +381,25 @@ class _Deployment:
         return self.fit_batch if ceiling is None else min(self.fit_batch, ceiling)
 
     def point(self, batch: int) -> _Point:
-        """Continuous batching at steady state: B sequences decode at mean context I + O/2, and
-        each finished sequence is replaced by a new one whose prefill interleaves with decode."""
+        """Continuous batching at steady state with mixed batching: B sequences decode at mean
+        context I + O/2, and each finished sequence is replaced by a new one whose prompt rides
+        in the same steps, so a step carries B decode tokens and on average B x I/O prompt
+        tokens. Every sequence gets one token per step: TPOT is the step."""
         out = self.output_tokens
         step = decode_step(self.model, self.rates, precision=self.precision,
                            kv_precision=self.kv_precision, tp=self.tp, batch=batch,
-                           context=self.input_tokens + out / 2)
-        cycle_s = out * step.total_s + batch * self.prefill_marginal_s
-        prefill_share = batch * self.prefill_marginal_s / cycle_s
-        # Mean wait of a new request for the prefill "server" (M/D/1), plus half a decode step.
+                           context=self.input_tokens + out / 2,
+                           prefill_tokens=batch * self.input_tokens / out,
+                           prefill_context=(self.input_tokens + 1) / 2)
+        decode_only = decode_step(self.model, self.rates, precision=self.precision,
+                                  kv_precision=self.kv_precision, tp=self.tp, batch=batch,
+                                  context=self.input_tokens + out / 2)
+        # The share of each step the prompts add: the load on the "prefill server" a new
+        # request waits for (M/D/1 mean wait), plus half a step for the step in progress.
+        prefill_share = 1.0 - decode_only.total_s / step.total_s
         wait_s = prefill_share / (2 * (1 - prefill_share)) * self.prefill_marginal_s
         ttft_s = self.prefill_standalone_s + wait_s + step.total_s / 2
-        return _Point(batch, step, cycle_s / out, ttft_s, batch * out / cycle_s)
+        return _Point(batch, step, step.total_s, ttft_s, batch / step.total_s)
 
 
 def _deployment(model: Model, gpu: Gpu, r: Rates, precision: str, kv_precision: str, tp: int,
@@ -744,7 +760,7 @@ def render(t: Throughput) -> str:
                   + (f"; {t.queued} more queued, waiting {t.queue_wait_ms:,.0f} ms on average"
                      if t.queued else "")),
         ("decode step", f"{t.decode_step_ms:,.1f} ms ({step_bound})"),
-        ("TPOT", f"{t.tpot_ms:,.1f} ms (prefill interleaved)"),
+        ("TPOT", f"{t.tpot_ms:,.1f} ms (one step; new prompts ride in the steps)"),
         ("prefill", f"{t.prefill_ms:,.1f} ms for {t.input_tokens} input tokens"),
         ("TTFT", f"{t.ttft_ms:,.1f} ms"),
         ("output", f"{t.output_tokens_per_s_per_gpu:,.1f} tokens/s per GPU"),

@@ -24,14 +24,14 @@ def test_import_planner_loads_no_solver_and_names_are_lazy():
 
 
 def test_plan_returns_tidy_years_with_the_committed_split():
-    # seed001_medium reserves L40S for 3 years from 2026-07 at 2,197.30 CNY a GPU-month.
+    # seed001_medium reserves an H100 for 3 years from 2026-07 at 7,847.50 CNY a GPU-month.
     result = planner.plan(MEDIUM)
     years = result.years
     assert list(years["year"]) == [2026, 2027, 2028, 2029]  # a column, not the index
     row = years.set_index("year").loc[2027]
     reserved = result.commitments[result.commitments["kind"] == "reserved"]
     assert list(reserved["month"]) == ["2026-07"] and list(reserved["term_months"]) == [36]
-    payments_2027 = 12 * 2197.3 * float(reserved["gpus"].sum())
+    payments_2027 = 12 * 7847.5 * float(reserved["gpus"].sum())
     assert row["reserved_cny"] == pytest.approx(payments_2027)
     assert row["committed_cny"] == pytest.approx(payments_2027)
     doc = result.to_dict()
@@ -44,12 +44,13 @@ def test_plan_returns_tidy_years_with_the_committed_split():
 
 
 def test_plan_takes_a_loaded_scenario_and_sets():
-    loaded = planner.load(MEDIUM, sets=["demand_multiplier=2"])
+    # One H100 carries up to about three times the demand; four times needs more.
+    loaded = planner.load(MEDIUM, sets=["demand_multiplier=4"])
     assert loaded.tables()["workloads"].loc[0, "workload"] == "chat"
     assert "demand_multiplier" in set(loaded.tables()["overrides"]["path"])
     assert loaded.to_dict()["scenario"]["name"] == "seed001-medium"
-    doubled = planner.plan(loaded)
-    assert doubled.npv > planner.plan(MEDIUM).npv
+    bigger = planner.plan(loaded)
+    assert bigger.npv > planner.plan(MEDIUM).npv
 
 
 def test_tco_parts_add_up_and_match_seed_000():

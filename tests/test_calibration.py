@@ -164,3 +164,20 @@ def test_l4_and_a10g_hold_few_llama_2_7b_sequences(catalog):
                              precision="fp16", tp=1, batch=1, input_tokens=1000,
                              output_tokens=1000)
     assert l4.decode_step_ms > a10g.decode_step_ms
+
+
+def test_h200_interactive_runs_a_memory_bound_batch_of_about_120(catalog):
+    # MLPerf v5.1 H200 Interactive (Llama-2-70B fp8, TPOT <= 40 ms, 2,885 output tokens/s per
+    # GPU measured): the engine runs about 140 sequences (B x 0.82 / 0.040 s = 2,885). With
+    # prompts riding in the decode steps, B = 121 fits 40 ms: 121 + 121 x 300/292 = 245 rows of
+    # matmuls, 245 x 2 x 69e9 FLOPs / (1979e12 x 0.734 x 0.66) = 35.3 ms over a weight read of
+    # 69e9 B / (4.8e12 x 0.85 x 0.70) = 24.2 ms, + KV 3.1 ms + 1.5 ms overhead = 39.9 ms.
+    # (When prompts came after the decode steps and every matmul paid B/(B + 192), B was 64.)
+    gpu = catalog.gpus["H200"].model_copy(update={"engine_max_batch": 512})
+    t = roofline.evaluate(catalog.models["llama-2-70b"], gpu, precision="fp8", tp=1,
+                          input_tokens=300, output_tokens=292, ttft_ms=450, tpot_ms=40,
+                          use_measured=False)
+    assert t.batch == 121
+    assert t.tpot_ms == pytest.approx(39.9, abs=0.05) and t.tpot_ms == t.decode_step_ms
+    predicted = t.output_tokens_per_s_per_gpu * roofline.poisson_utilization(t.batch)
+    assert predicted / 2885.0 == pytest.approx(0.85, abs=0.005)

@@ -64,7 +64,7 @@ def test_spot_share_is_worth_the_spot_discount_per_point():
 def test_no_limits_no_values_and_the_summary_says_it(run_cli):
     assert solve(tiny(12, api_price=2.0)).to_dict()["limits_value"] == []
     done = run_cli("plan", "scenarios/seed001_medium.yaml", "--set",
-                   "limits.max_gpus={L40S: 2}", "--set", "finance.api_price_change_per_year=0")
+                   "limits.max_gpus={H100-SXM: 0}", "--set", "finance.api_price_change_per_year=0")
     assert done.code == 0, done.err
     assert "What the limits cost" in done.out
-    assert "One more L40S allowed over the whole horizon would save" in done.out
+    assert "One more H100-SXM allowed over the whole horizon would save" in done.out

@@ -124,7 +124,7 @@ def test_plan_tables_carry_the_new_columns():
 
 
 def test_plan_summary_and_report_say_how_much_of_next_year_is_locked(run_cli, tmp_path):
-    # seed001_medium reserves L40S for 3 years from 2026-07 at 2,197.30 CNY a GPU-month: in
+    # seed001_medium reserves an H100 for 3 years from 2026-07 at 7,847.50 CNY a GPU-month: in
     # 2027 its 12 payments were signed in 2026, so they are committed.
     out = tmp_path / "plan"
     result = run_cli("plan", "scenarios/seed001_medium.yaml", "--out", out)
@@ -132,7 +132,7 @@ def test_plan_summary_and_report_say_how_much_of_next_year_is_locked(run_cli, tm
     data = run_cli("plan", "scenarios/seed001_medium.yaml", "--json").json()
     reserved = [c for c in data["commitments"] if c["kind"] == "reserved"]
     assert [(c["month"], c["term_months"]) for c in reserved] == [("2026-07", 36)]
-    payments_2027 = 12 * 2197.3 * sum(c["gpus"] for c in reserved)
+    payments_2027 = 12 * 7847.5 * sum(c["gpus"] for c in reserved)
     assert f"Already locked for 2027: {payments_2027:,.0f} CNY of" in result.out
     for name in ("committed_variable.png", "accounting.png", "accounting.csv",
                  "workload_years.csv", "committed_variable.csv"):

@@ -16,8 +16,10 @@ from tests.test_stress import ROOT_CATALOG, SMALL, one_month
 @pytest.fixture
 def small(tmp_path):
     path = tmp_path / "small.yaml"
+    # 400,000 requests a day: one 8-GPU L40S group still beats the API at twice the GPU prices.
     text = SMALL.format(catalog=ROOT_CATALOG).replace(
-        "variants:\n", "variants:\n  gpu_x2: {gpu_price_multiplier: 2}\n")
+        "variants:\n", "variants:\n  gpu_x2: {gpu_price_multiplier: 2}\n").replace(
+        "requests_per_day: 98400", "requests_per_day: 400000")
     path.write_text(text, encoding="utf-8")
     return path
 
@@ -74,12 +76,13 @@ def test_month0_reservation_costs_the_same_under_a_gpu_price_x2_future(small):
 
 
 def test_regret_solves_each_distinct_commitment_set_once(run_cli, tmp_path):
-    # One whole L40S group serves the small scenario's demand and twice it, so base and
-    # demand_x2 reserve the same group from 2026-07 at the same price; api_cheap (API prices
-    # x 0.3) commits nothing: 2 distinct commitment sets x 3 futures = 6 solves, not 9; base's
-    # and demand_x2's rows are the same numbers.
+    # At 230,000 requests a day one whole L40S group (tp=8) serves the demand and twice it, so
+    # base and demand_x2 reserve the same group from 2026-07 at the same price; api_cheap (API
+    # prices x 0.3) commits nothing: 2 distinct commitment sets x 3 futures = 6 solves, not 9;
+    # base's and demand_x2's rows are the same numbers.
     path = tmp_path / "small.yaml"
-    path.write_text(SMALL.format(catalog=ROOT_CATALOG), encoding="utf-8")
+    path.write_text(SMALL.format(catalog=ROOT_CATALOG).replace(
+        "requests_per_day: 98400", "requests_per_day: 230000"), encoding="utf-8")
     doc = run_cli("stress", path, "--samples", "2", "--workers", "1", "--no-hedge",
                   "--json").json()
     commitments = {v["name"]: v["commitments"] for v in doc["variants"]}

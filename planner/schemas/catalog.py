@@ -76,8 +76,9 @@ class Gpu(Sourced):
     )
     gemm_half_efficiency_rows: NonNegative = Field(
         default=0.0, le=65536,
-        description="Decode GEMM rows (batch tokens) at which matmul efficiency is half its "
-        "large-shape value: efficiency x B/(B + this); 0 turns the effect off, tokens",
+        description="Rows at which a MoE routed expert's matmul (grouped GEMM, M = step tokens "
+        "x k/E rows) runs at half its large-shape efficiency: efficiency x M/(M + this); dense "
+        "matmuls are not affected (their few-row cost is the weight read); 0 turns it off, rows",
     )
     allreduce_latency_us: NonNegative = Field(
         default=0.0, le=1e6,
