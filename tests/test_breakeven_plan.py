@@ -36,7 +36,7 @@ workloads:
     output_tokens: 400
     demand: {{requests_per_day: {requests}, growth_per_year: 0.0}}
     slo: {{ttft_ms: 2000, tpot_ms: 50}}
-    self_host: [qwen3-32b]
+    self_host: [llama-3.1-8b]
     api_allowed: false
 """
 
@@ -47,8 +47,8 @@ def _scenario(tmp_path, replicas_worth: float):
     path = tmp_path / "s.yaml"
     path.write_text(SCENARIO.format(requests=1000), encoding="utf-8")
     capacity = build_inputs(load(path)).capacity.iloc[0]
-    assert (capacity["gpu"], capacity["tp"]) == ("L40S", 4)  # qwen3-32b needs a tp=4 group
-    mtok_per_replica_hour = capacity["mtok_per_gpu_hour"] * 4
+    assert (capacity["gpu"], capacity["tp"]) == ("L40S", 2)  # llama-3.1-8b: a tp=2 group
+    mtok_per_replica_hour = capacity["mtok_per_gpu_hour"] * 2
     requests = replicas_worth * mtok_per_replica_hour * 1e6 * 24 / 1200
     path.write_text(SCENARIO.format(requests=round(requests)), encoding="utf-8")
     return load(path)
@@ -65,11 +65,11 @@ def _plan_channel(result) -> str:
 
 
 def test_both_buy_when_the_load_fills_the_servers(tmp_path):
-    # 1.5 replicas' worth: 2 whole tp=4 replicas = 8 L40S, one 8-GPU server. Per GPU over 48
+    # 3.5 replicas' worth: 4 whole tp=2 replicas = 8 L40S, one 8-GPU server. Per GPU over 48
     # months: bought 70,000 (book value 0 after 4 years) + 46 x 730 opex + the 2-month lead
     # time on demand 2 x 5,110 = 113,800; reserved 48 x 3,200 = 153,600; on demand 48 x
     # 5,110 = 245,280. Buying wins: 8 x 113,800 = 910,400.
-    loaded = _scenario(tmp_path, 1.5)
+    loaded = _scenario(tmp_path, 3.5)
     verdict = _verdict(loaded)
     assert verdict["purchase"]["wins"]
     assert verdict["purchase"]["gpus"] == 8
@@ -83,20 +83,20 @@ def test_both_buy_when_the_load_fills_the_servers(tmp_path):
 
 
 def test_both_rent_when_one_replica_would_leave_half_a_server_idle(tmp_path):
-    # 0.75 replica's worth: one tp=4 replica = 4 L40S. A purchase still comes as an 8-GPU
-    # server: 8 x (70,000 + 46 x 730) + 4 GPUs on demand for the lead time (4 x 2 x 5,110) =
-    # 869,520; reserving 4 costs 4 x 153,600 = 614,400. Renting wins (per GPU, buying would
+    # 0.75 replica's worth: one tp=2 replica = 2 L40S. A purchase still comes as an 8-GPU
+    # server: 8 x (70,000 + 46 x 730) + 2 GPUs on demand for the lead time (2 x 2 x 5,110) =
+    # 849,080; reserving 2 costs 2 x 153,600 = 307,200. Renting wins (per GPU, buying would
     # still look cheaper: 113,800 < 153,600, the old one-GPU breakeven's wrong answer).
     loaded = _scenario(tmp_path, 0.75)
     verdict = _verdict(loaded)
     assert verdict["reserved"]["wins"]
-    assert verdict["reserved"]["gpus"] == 4
-    assert verdict["reserved"]["npv"] == pytest.approx(4 * 153_600, rel=1e-9)
+    assert verdict["reserved"]["gpus"] == 2
+    assert verdict["reserved"]["npv"] == pytest.approx(2 * 153_600, rel=1e-9)
     assert verdict["purchase"]["gpus"] == 8
-    assert verdict["purchase"]["npv"] == pytest.approx(8 * 103_580 + 4 * 2 * 5_110, rel=1e-9)
+    assert verdict["purchase"]["npv"] == pytest.approx(8 * 103_580 + 2 * 2 * 5_110, rel=1e-9)
     result = plan(loaded)
     assert _plan_channel(result) == "reserved"
-    assert result.npv == pytest.approx(4 * 153_600, rel=1e-7)
+    assert result.npv == pytest.approx(2 * 153_600, rel=1e-7)
 
 
 def test_breakeven_text_names_the_cheapest_channel(tmp_path):
@@ -104,7 +104,7 @@ def test_breakeven_text_names_the_cheapest_channel(tmp_path):
 
     text = render_breakeven(breakeven(_scenario(tmp_path, 0.75)))
     line = next(ln for ln in text.splitlines() if "<- cheapest" in ln)
-    assert "reserved" in line and "4 x L40S" in line and "12,800 CNY/month" in line
+    assert "reserved" in line and "2 x L40S" in line and "6,400 CNY/month" in line
 
 
 @pytest.mark.parametrize("name", ["seed001_heavy", "seed001_medium", "seed001_light",
@@ -123,13 +123,13 @@ def test_breakeven_and_plan_pick_the_same_channel_on_the_shipped_one_workload_sc
 
 def test_the_order_schedule_is_in_text_json_csv_and_html(run_cli, tmp_path):
     # The buy-wins plan orders one 8-GPU L40S server in month 0 at 70,000 CNY a GPU; the
-    # rent-wins plan reserves 4 L40S for a year at 3,200 a GPU-month, releasing and signing
+    # rent-wins plan reserves 2 L40S for a year at 3,200 a GPU-month, releasing and signing
     # again every July (48 months: 4 reservations, 3 releases inside the horizon).
     import json
 
     import pandas as pd
 
-    _scenario(tmp_path, 1.5)
+    _scenario(tmp_path, 3.5)
     path = tmp_path / "s.yaml"
     text = run_cli("plan", path, "--out", tmp_path / "out")
     assert text.code == 0
@@ -150,8 +150,8 @@ def test_the_order_schedule_is_in_text_json_csv_and_html(run_cli, tmp_path):
     doc = json.loads(run_cli("plan", sub / "s.yaml", "--json").out)
     orders = [(o["month"], o["action"], o["gpus"], o["term_months"], o["price_per_gpu"])
               for o in doc["orders"]]
-    signed = [(f"{y}-07", "reserve", 4.0, 12, 3200.0) for y in (2026, 2027, 2028, 2029)]
-    released = [(f"{y}-07", "release", 4.0, 12, 3200.0) for y in (2027, 2028, 2029)]
+    signed = [(f"{y}-07", "reserve", 2.0, 12, 3200.0) for y in (2026, 2027, 2028, 2029)]
+    released = [(f"{y}-07", "release", 2.0, 12, 3200.0) for y in (2027, 2028, 2029)]
     assert sorted(orders) == sorted(signed + released)
 
 
@@ -159,7 +159,7 @@ def test_the_python_api_gives_the_at_volume_frame(tmp_path):
     import planner
 
     frame = planner.breakeven(_scenario(tmp_path, 0.75)).at_volume
-    assert frame.loc[frame["wins"], ["channel", "gpus"]].values.tolist() == [["reserved", 4]]
+    assert frame.loc[frame["wins"], ["channel", "gpus"]].values.tolist() == [["reserved", 2]]
 
 
 def test_each_channel_alone_costs_what_the_plan_pays_for_it():
