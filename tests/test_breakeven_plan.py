@@ -170,7 +170,7 @@ def test_each_channel_alone_costs_what_the_plan_pays_for_it():
     # channel equals the plan restricted to it.
     from dataclasses import replace
 
-    from test_orderable import _two_slices, _with_spot
+    from test_orderable import _tp4, _two_slices, _with_spot
     from test_plan import solve, tiny
 
     from planner.studies.at_volume import channel_options
@@ -182,10 +182,15 @@ def test_each_channel_alone_costs_what_the_plan_pays_for_it():
     monthly = replace(hourly, rentals=hourly.rentals.assign(billing="month"))
     chat = _with_spot(tiny(3, on_demand=1.0), 0.5)
     batch = _with_spot(tiny(3, on_demand=1.0), 0.5, deferrable=True)
+    # Half a tp=4 replica of chat on spot at a = 0.9 (test_backup_of_spot_is_whole_replicas):
+    # 4 spot GPUs 0.9 of the hours at 0.40 and a whole replica of backup, 4 on-demand GPUs
+    # 0.1 of the hours at 1.00: (1.44 + 0.40) x 730 a month.
+    half = _with_spot(_tp4(tiny(2, on_demand=1.0, mtok_per_month=1460.0)), 0.9)
     assert price(hourly, "on_demand") == pytest.approx(2 * 28 / 24 * 730)
     assert price(monthly, "on_demand") == pytest.approx(2 * 2 * 730)
     assert price(chat, "spot") == pytest.approx(3 * 0.7 * 730)
     assert price(batch, "spot") == pytest.approx(3 * 0.4 * 730)
+    assert price(half, "spot") == pytest.approx(2 * (1.44 + 0.4) * 730)
     for inputs, channel in ((hourly, "on_demand"), (monthly, "on_demand"), (chat, "spot"),
-                            (batch, "spot")):
+                            (batch, "spot"), (half, "spot")):
         assert solve(inputs).npv == pytest.approx(price(inputs, channel), rel=1e-7)

@@ -184,6 +184,24 @@ def test_deferrable_work_on_spot_only_loses_throughput():
     assert result.fleet["gpus"].max() == 2.0
 
 
+def _tp4(inputs):
+    """The tiny workload's deployment as a tp=4 group (a replica: 4 GPUs, 4 Mtok an hour)."""
+    return replace(inputs, capacity=inputs.capacity.assign(tp=4))
+
+
+def test_backup_of_spot_is_whole_replicas():
+    # Chat needing 2 GPUs of work (1,460 Mtok a month at 1 Mtok per GPU-hour) on a tp=4
+    # deployment: half a replica. Spot holds one replica, 4 GPUs there a = 0.9 of the hours at
+    # 0.40: 4 x 0.9 x 0.40 x 730 = 1,051.2 a month. The backup must host that replica while
+    # spot is away: 4 on-demand GPUs (not the 2 of work) for 0.1 of the hours at 1.00:
+    # 4 x 0.1 x 730 = 292 a month. 1,343.2 a month beats on demand alone (4 x 730 = 2,920);
+    # over 2 months npv 2,686.4 (2 backup GPUs would give 2,394.4).
+    result = solve(_with_spot(_tp4(tiny(2, on_demand=1.0, mtok_per_month=1460.0)), 0.9))
+    assert result.npv == pytest.approx(2 * (4 * 0.9 * 0.4 * 730 + 4 * 0.1 * 730), rel=REL)
+    held = result.fleet.groupby("channel")["gpus"].max().to_dict()
+    assert held == {"spot": 4.0, "on_demand": 4.0}
+
+
 # --------------------------------------------------------------------------- busiest hour
 
 

@@ -101,6 +101,8 @@ class PlanModel(_SizedProblem):
     # On-demand backup of spot serving work that cannot wait, (gpu, period, slice) -> units,
     # and the present cost of an on-demand GPU-hour over a period, (gpu, period) -> money.
     backup: dict[tuple[str, int, str], pulp.LpVariable] = field(default_factory=dict)
+    # (gpu, model, precision, tp, period, slice) -> whole replicas of that backup
+    backup_replicas: dict[tuple, pulp.LpVariable] = field(default_factory=dict)
     backup_pv: dict[tuple[str, int], float] = field(default_factory=dict)
     assign: dict[tuple[str, str, str, int, str], pulp.LpVariable] = field(default_factory=dict)
     api: dict[tuple[str, str, int, str], pulp.LpVariable] = field(default_factory=dict)
@@ -209,7 +211,7 @@ def build(inputs: PlanInputs, *, relax: bool = False, fixed_commitments: pd.Data
     add_apis(model, frame, objective)
     add_demand(model, frame, objective, unmet_penalty, need)
     add_gpu_capacity(model, frame, owned, reserved, peak)
-    add_spot_backup(model, frame, objective)
+    add_spot_backup(model, frame, objective, peak)
     add_whole_gpus(model, frame, owned, reserved, peak)
     add_min_replicas(model, frame, peak)
     add_api_rate_limits(model, frame)
@@ -732,22 +734,53 @@ def add_gpu_capacity(model: PlanModel, frame: _Frame, owned: dict, reserved: dic
         model.row(terms, pulp.LpConstraintLE, _name("capacity", g, pool, frame.label[p], s), 0)
 
 
-def add_spot_backup(model: PlanModel, frame: _Frame, objective: dict) -> None:
-    """Spot risk priced: GPUs of a pool that serve work which cannot wait are backed up by as
-    many on-demand GPUs of the same type for the (1 - a) of the hours spot is away, paid for
-    those hours (an offer billed by the month: all of them). backup[g, p, s] is whole units:
-        sum assign[v, g, spot, p, s] (v not deferrable) <= unit x backup[g, p, s]"""
+def add_spot_backup(model: PlanModel, frame: _Frame, objective: dict,
+                    peak: dict[tuple[str, int, str], float]) -> None:
+    """Spot risk priced: work which cannot wait, served on spot, is backed up by on-demand GPUs
+    of the same type for the (1 - a) of the hours spot is away, paid for those hours (an offer
+    billed by the month: all of them). The backup hosts the work it stands in for, so it comes
+    in whole replicas of the same deployment d (gpu, model, precision, tp) per period and
+    slice, and the replicas in whole units of the on-demand offer:
+        sum assign[v, d, spot, p, s] (v not deferrable) <= tp x backup_replicas[d, p, s]
+        sum_d tp x backup_replicas[d, p, s]             <= unit x backup[g, p, s]
+    assign is already in GPUs (Mtok per GPU-hour enters in the demand rows) and the backup
+    carries all of v's work while spot is away, so neither the rate nor a enters: half a GPU
+    of work on a tp=4 deployment holds one replica, 4 backup GPUs. Each backup_replicas is
+    bounded by data as replicas are (add_gpu_capacity) and, unless relaxed, a workload that
+    alone needs less than one replica is served on spot only where a backup replica stands
+    (the gate of add_whole_gpus: assign <= most x backup_replicas)."""
     inputs = model.inputs
     deferrable = inputs.workloads["deferrable"].to_dict()
-    served: dict = defaultdict(dict)
+    deps = _deployments(inputs)
+    rate = _capacity_rates(inputs)
+    served: dict = defaultdict(list)  # (dep, p, s) -> [(workload, assign, most GPUs)]
     for (w, g, pool, p, s), var in model.assign.items():
         if pool == SPOT and not deferrable[w]:
-            served[(g, p, s)][var] = 1.0
+            served[(deps[(w, g)], p, s)].append((w, var, peak[(w, p, s)] / rate[(w, g)]))
     if not served:
         return
     category = pulp.LpContinuous if model.relax else pulp.LpInteger
+    held: dict = defaultdict(dict)  # (g, p, s) -> {backup_replicas: tp}
+    for (dep, p, s), items in sorted(served.items()):
+        g, name_model, precision, tp = dep
+        name = _name(g, name_model, precision, tp, "backup", frame.label[p], s)
+        upper = math.ceil(sum(most for _, _, most in items) / tp - 1e-9)
+        # Named as a replica of pool 'backup': the dive rounds it with the replicas, before
+        # the rented units that hold it (planner.optimize.solve._column_kind).
+        var = model.column(f"replicas_{name}", 0, upper, category)
+        model.backup_replicas[(*dep, p, s)] = var
+        terms = {assigned: 1.0 for _, assigned, _ in items}
+        terms[var] = -float(tp)
+        model.row(terms, pulp.LpConstraintLE, f"replica_{name}", 0)
+        held[(g, p, s)][var] = float(tp)
+        if model.relax:
+            continue
+        for w, assigned, most in items:
+            if most < tp:  # else the replica row binds as tightly
+                model.row({assigned: 1, var: -most}, pulp.LpConstraintLE,
+                          _name("gate", w, g, "backup", frame.label[p], s), 0)
     rentals = model.backup_pv
-    for (g, p, s), terms in sorted(served.items()):
+    for (g, p, s), terms in sorted(held.items()):
         offer, _, unit, billing = model.rent_offer[(g, "on_demand", p)]
         away = 1 - model.rent_offer[(g, "spot", p)][1]
         share = 1.0 if billing == "month" else away
@@ -965,8 +998,9 @@ def _value(var: pulp.LpVariable) -> float:
 def decision_values(model: PlanModel) -> dict[str, pd.DataFrame]:
     """The solution as tidy tables (only nonzero rows), keyed by decision family:
     buy (offer, month, servers), reserve (offer, month, gpus), rent (gpu, channel, period,
-    slice, offer, availability, gpus), replicas (gpu, model, precision, tp, pool, period, slice,
-    replicas), assign (workload, gpu, pool, period, slice, gpus),
+    slice, offer, availability, gpus), backup (gpu, period, slice, offer, away, billing, gpus),
+    replicas (gpu, model, precision, tp, pool, period, slice, replicas; pool 'backup': the
+    on-demand backup's), assign (workload, gpu, pool, period, slice, gpus),
     api (workload, api, period, slice, mtok_per_hour), site (period, on), unmet (workload,
     period, slice, mtok_per_hour)."""
     tables = {
@@ -988,7 +1022,10 @@ def decision_values(model: PlanModel) -> dict[str, pd.DataFrame]:
                                columns=["gpu", "period", "slice", "offer", "away", "billing",
                                         "gpus"]),
         "replicas": pd.DataFrame([(*k, _value(v)) for k, v in model.replicas.items()
-                                  if _value(v)],
+                                  if _value(v)]
+                                 + [(g, m, pr, tp, "backup", p, s, _value(v)) for
+                                    (g, m, pr, tp, p, s), v in model.backup_replicas.items()
+                                    if _value(v)],
                                  columns=["gpu", "model", "precision", "tp", "pool", "period",
                                           "slice", "replicas"]),
         "assign": pd.DataFrame([(*k, _value(v)) for k, v in model.assign.items() if _value(v)],

@@ -12,7 +12,8 @@ whole horizon on one channel:
 - on demand billed by the hour follows the day (GPUs per slice); billed by the month, and
   reserved or owned GPUs, hold the busiest slice's GPUs all day;
 - spot for work that cannot wait pays on-demand backup of the same GPU for the (1 - a) of the
-  hours it is away; deferrable work on spot needs 1/a as many replicas, paid a of the hours;
+  hours it is away, in whole replicas and whole offer units as the plan's backup; deferrable
+  work on spot needs 1/a as many replicas, paid a of the hours;
 - a reservation is signed in month 0 and again at each term's end; only months inside the
   horizon count; a purchase is bought in month 0, serves after its lead time (on-demand of the
   same GPU covers the lead time), pays owned opex, is credited its book value at the end, and
@@ -143,11 +144,12 @@ def channel_options(inputs: PlanInputs, workload: str) -> list[dict[str, Any]]:
                 if backup is None:
                     continue  # no firm capacity of this GPU for the hours spot is away
                 b_unit, b_billing, b_pv = backup
-                # As the plan's backup rows: GPUs of work served on spot (not whole
-                # replicas), in whole units of the on-demand offer.
+                # As the plan's backup (add_spot_backup): whole replicas of the same
+                # deployment hosting the work (min_replicas binds spot only), in whole units
+                # of the on-demand offer.
                 gpus = held(unit)
-                backed = {s: _whole_units(math.ceil(r / float(dep.mtok_per_gpu_hour) - 1e-9),
-                                          b_unit) for s, r in peak.items()}
+                backed = {s: _whole_units(_replicas(r, per_replica, 0) * tp, b_unit)
+                          for s, r in peak.items()}
                 npv = sum(n * one_gpu(fraction[s] * a) for s, n in gpus.items())
                 npv += sum(n * b_pv * fraction[s] * (1.0 if b_billing == "month" else 1 - a)
                            for s, n in backed.items())
