@@ -23,7 +23,8 @@ from planner.errors import InfeasibleError, SolverError
 from planner.inputs import PlanInputs
 from planner.optimize import build as lp
 from planner.optimize.plan import check_solved, diagnose
-from planner.optimize.solve import DEFAULT_MIP_GAP, Status, solve
+from planner.optimize.reuse import Reuse, assign_values
+from planner.optimize.solve import DEFAULT_MIP_GAP, SolveInfo, Status, solve
 from planner.results import PlanResult, compute_result
 
 WHOLE_TOLERANCE = 1e-6  # an integer column within this of a whole number counts as whole
@@ -32,8 +33,8 @@ WHOLE_TOLERANCE = 1e-6  # an integer column within this of a whole number counts
 def recourse(inputs: PlanInputs, *, fixed_commitments: pd.DataFrame | None,
              relax: bool = False, solver: str = "highs", time_limit: float | None = None,
              mip_gap: float = DEFAULT_MIP_GAP, provenance: dict[str, Any] | None = None,
-             lp_first: bool = True, lp_only: bool = False, bound: bool = False
-             ) -> PlanResult:
+             lp_first: bool = True, lp_only: bool = False, bound: bool = False,
+             reuse: Reuse | None = None) -> PlanResult:
     """The plan of `inputs` with `fixed_commitments` held (None: a full plan, solved the same
     way). `result.solver` says how: `lp_whole` (the LP relaxation was whole: no branch and
     bound) and `mip_gap` (0 when lp_whole). `lp_only`: stop after the LP relaxation of the
@@ -42,7 +43,12 @@ def recourse(inputs: PlanInputs, *, fixed_commitments: pd.DataFrame | None,
     InfeasibleError (with the diagnosis) or SolverError as `planner.optimize.plan.optimize`
     does. `bound` (with fixed commitments): first solve the same model with the commitments
     free, as an LP: the future's own plan relaxed, a lower bound on any commitments' cost there
-    (`result.solver["bound_npv"]`, None if it has none); one build serves both."""
+    (`result.solver["bound_npv"]`, None if it has none); one build serves both. `reuse`: a
+    base future's model kept in HiGHS (planner.optimize.reuse): when this future's model has its
+    shape, its LPs (the bound and the recourse relaxation) are solved there with only the
+    numbers changed (`result.solver["reused"]`); when the LP is not whole, the dive rounds it
+    there and its plan is kept when within `mip_gap` of the LP (`result.solver["rounded"]`, no
+    branch and bound); otherwise the integer problem is solved as before."""
     began = time.perf_counter()
     built = lp.build(inputs, relax=relax, fixed_commitments=fixed_commitments)
     build_seconds = time.perf_counter() - began
@@ -53,16 +59,23 @@ def recourse(inputs: PlanInputs, *, fixed_commitments: pd.DataFrame | None,
     info = None
     lp_seconds = 0.0
     bound_npv = None
+    arrays = None
+    dived = False  # the rounded LP within the gap: no branch and bound (planner.optimize.reuse)
+    if reuse is not None and solver == "highs" and not relax:
+        arrays = reuse.arrays_if_same_shape(built)
     if bound and fixed_commitments is not None:
-        bound_npv = _free_bound(built, integers, solver, time_limit, mip_gap)
+        bound_npv = _free_bound(built, integers, solver, time_limit, mip_gap) if arrays is None \
+            else _reused_bound(reuse, arrays, built)
     if (lp_first or lp_only) and integers and not relax:
-        for var in integers:
-            var.cat = pulp.LpContinuous
-        try:
-            info = solve(problem, solver=solver, time_limit=time_limit, mip_gap=mip_gap)
-        finally:
+        info = _reused_lp(reuse, arrays, time_limit) if arrays is not None else None
+        if info is None:
             for var in integers:
-                var.cat = pulp.LpInteger
+                var.cat = pulp.LpContinuous
+            try:
+                info = solve(problem, solver=solver, time_limit=time_limit, mip_gap=mip_gap)
+            finally:
+                for var in integers:
+                    var.cat = pulp.LpInteger
         if info.status in (Status.INFEASIBLE, Status.UNBOUNDED):
             # The relaxation has no plan: neither has the integer problem.
             raise InfeasibleError(diagnose(inputs, relax=relax, solver=solver,
@@ -74,7 +87,13 @@ def recourse(inputs: PlanInputs, *, fixed_commitments: pd.DataFrame | None,
         if lp_whole:
             for var in integers:
                 var.varValue = float(round(var.varValue or 0.0))
-    if lp_only and info is not None and not lp_whole:
+        elif arrays is not None and info.is_ok and not lp_only:
+            rounded = _reused_dive(reuse, arrays, info, mip_gap, time_limit)
+            if rounded is not None:
+                info, dived = rounded, True
+    if dived:
+        pass  # the rounded LP is the plan, within the gap of the relaxation
+    elif lp_only and info is not None and not lp_whole:
         if not info.is_ok:
             raise SolverError(f"solver {solver} found no LP relaxation ({info.status.value})")
     elif not lp_whole:
@@ -89,7 +108,8 @@ def recourse(inputs: PlanInputs, *, fixed_commitments: pd.DataFrame | None,
     solver_info.update(variables=built.variables, constraints=built.constraints,
                        build_seconds=build_seconds, money_scale=built.money_scale,
                        lp_whole=lp_whole, integer_columns=len(integers), bound_npv=bound_npv,
-                       seconds=info.seconds + (0.0 if lp_whole else lp_seconds))
+                       reused=arrays is not None, rounded=dived,
+                       seconds=info.seconds + (0.0 if lp_whole or dived else lp_seconds))
     result = compute_result(inputs, lp.decision_values(built), solver_info,
                             dict(provenance or {"scenario": inputs.name}))
     result.build_seconds = build_seconds
@@ -119,6 +139,37 @@ def _free_bound(built: lp.PlanModel, integers: list, solver: str, time_limit: fl
         for var in integers:
             var.cat = pulp.LpInteger
     return value
+
+
+def _reused_bound(reuse: Reuse, arrays, built: lp.PlanModel) -> float | None:
+    """_free_bound's LP on the kept bound model (planner.optimize.reuse)."""
+    out = reuse.solve_bound(arrays)
+    return None if out.objective is None else float(out.objective) * built.money_scale
+
+
+def _reused_dive(reuse: Reuse, arrays, relaxed: SolveInfo, mip_gap: float,
+                 time_limit: float | None) -> SolveInfo | None:
+    """The rounded LP (reuse.dive) when within the gap of the relaxation: its values on the
+    future's variables; None when branch and bound is needed."""
+    out = reuse.dive(arrays, relaxed.objective, mip_gap, time_limit)
+    if out is None:
+        return None
+    assign_values(arrays, out.values)
+    gap = max(out.objective - relaxed.objective, 0.0) / max(abs(out.objective), 1e-9)
+    return SolveInfo("highs", Status.OPTIMAL, relaxed.seconds + out.seconds, gap,
+                     out.objective, time_limit)
+
+
+def _reused_lp(reuse: Reuse, arrays, time_limit: float | None) -> SolveInfo | None:
+    """The recourse relaxation on the kept model, its values on the future's variables; None
+    when HiGHS neither solved it nor proved it infeasible (then it is solved as before)."""
+    out = reuse.solve_recourse(arrays)
+    if out.status == "infeasible":
+        return SolveInfo("highs", Status.INFEASIBLE, out.seconds, None, None, time_limit)
+    if out.status != "optimal":
+        return None
+    assign_values(arrays, out.values)
+    return SolveInfo("highs", Status.OPTIMAL, out.seconds, 0.0, out.objective, time_limit)
 
 
 def highs_alone_seconds(inputs: PlanInputs, *, fixed_commitments: pd.DataFrame | None,
