@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from itertools import chain
 
 import numpy as np
 import pulp
@@ -75,35 +76,28 @@ class ModelArrays:
         kept = [r for r in order if r >= 0]
         if len(kept) != len(self.rows) or kept != sorted(kept):
             return None
+        rows = np.asarray(order, np.int64)
+        mine_rows = rows >= 0
+        # Each base row's entries come from this model's row or (free) from the base's own:
+        # gathered from both matrices laid end to end.
+        first = np.where(mine_rows, self.starts[np.maximum(rows, 0)],
+                         len(self.index) + base.starts[:-1])
+        length = np.where(mine_rows, np.diff(self.starts)[np.maximum(rows, 0)],
+                          np.diff(base.starts))
+        starts = np.zeros(len(rows) + 1, np.int32)
+        np.cumsum(length, out=starts[1:])
+        take = np.repeat(first - starts[:-1], length) + np.arange(int(starts[-1]))
         inf = highspy.kHighsInf
-        index, value, lower, upper = [], [], [], []
-        starts = np.empty(len(order) + 1, np.int32)
-        count = 0
-        for r, mine_r in enumerate(order):
-            starts[r] = count
-            if mine_r >= 0:
-                a, b = self.starts[mine_r], self.starts[mine_r + 1]
-                index.append(self.index[a:b])
-                value.append(self.value[a:b])
-                lower.append(self.row_lower[mine_r])
-                upper.append(self.row_upper[mine_r])
-            else:
-                a, b = base.starts[r], base.starts[r + 1]
-                index.append(base.index[a:b])
-                value.append(base.value[a:b])
-                lower.append(-inf)
-                upper.append(inf)
-            count += b - a
-        starts[len(order)] = count
         return replace(self, rows=base.rows, starts=starts,
-                       index=np.concatenate(index).astype(np.int32) if index else self.index,
-                       value=np.concatenate(value) if value else self.value,
-                       row_lower=np.asarray(lower, np.float64),
-                       row_upper=np.asarray(upper, np.float64))
+                       index=np.concatenate([self.index, base.index])[take].astype(np.int32),
+                       value=np.concatenate([self.value, base.value])[take],
+                       row_lower=np.where(mine_rows, self.row_lower[np.maximum(rows, 0)], -inf),
+                       row_upper=np.where(mine_rows, self.row_upper[np.maximum(rows, 0)], inf))
 
 
 def model_arrays(built: lp.PlanModel) -> ModelArrays:
-    """The numbers and shape of `built`'s problem, as solve._load passes them to HiGHS."""
+    """The numbers and shape of `built`'s problem, as solve._load passes them to HiGHS (the
+    same order and values; read in bulk: a future's model is read once per solve)."""
     import highspy
 
     inf = highspy.kHighsInf
@@ -111,36 +105,37 @@ def model_arrays(built: lp.PlanModel) -> ModelArrays:
     problem._add_variables(problem.objective.keys())  # as solve's actualSolve does
     problem._variables.sort(key=lambda v: v.name)
     variables = list(problem._variables)
-    position = {}
+    n = len(variables)
     for i, var in enumerate(variables):
-        position[var.name] = i
+        var._planner_column = i
     objective = problem.objective
-    cost = np.fromiter((objective.get(v, 0.0) for v in variables), np.float64, len(variables))
+    cost = np.fromiter((objective.get(v, 0.0) for v in variables), np.float64, n)
     lower = np.fromiter((-inf if v.lowBound is None else v.lowBound for v in variables),
-                        np.float64, len(variables))
+                        np.float64, n)
     upper = np.fromiter((inf if v.upBound is None else v.upBound for v in variables),
-                        np.float64, len(variables))
-    constraints = problem._constraints
-    starts = np.empty(len(constraints) + 1, np.int32)
-    index: list[int] = []
-    value: list[float] = []
-    row_lower = np.empty(len(constraints), np.float64)
-    row_upper = np.empty(len(constraints), np.float64)
-    for r, con in enumerate(constraints.values()):
-        starts[r] = len(index)
-        for var, coef in con.items():
-            if coef != 0:
-                index.append(position[var.name])
-                value.append(coef)
-        lb, ub = con.getLb(), con.getUb()
-        row_lower[r] = -inf if lb is None else lb
-        row_upper[r] = inf if ub is None else ub
-    starts[len(constraints)] = len(index)
+                        np.float64, n)
+    constraints = list(problem._constraints.values())
+    exprs = [con.expr for con in constraints]
+    counts = np.fromiter((len(e) for e in exprs), np.int64, len(exprs))
+    total = int(counts.sum())
+    index = np.fromiter((v._planner_column for v in chain.from_iterable(exprs)), np.int32,
+                        total)
+    value = np.fromiter(chain.from_iterable(e.values() for e in exprs), np.float64, total)
+    nonzero = value != 0  # solve._load leaves zero coefficients out
+    if not nonzero.all():
+        row = np.repeat(np.arange(len(exprs)), counts)
+        counts = np.bincount(row[nonzero], minlength=len(exprs))
+        index, value = index[nonzero], value[nonzero]
+    starts = np.zeros(len(exprs) + 1, np.int32)
+    np.cumsum(counts, out=starts[1:])
+    sense = np.fromiter((con.sense for con in constraints), np.int8, len(constraints))
+    rhs = -np.fromiter((con.constant for con in constraints), np.float64, len(constraints))
+    row_lower = np.where(sense == pulp.LpConstraintLE, -inf, rhs)
+    row_upper = np.where(sense == pulp.LpConstraintGE, inf, rhs)
     first = {id(v) for v in (*built.buy.values(), *built.reserve.values())}
     return ModelArrays(
-        variables, [v.name for v in variables], list(constraints), cost, lower, upper,
-        row_lower, row_upper, starts, np.asarray(index, np.int32),
-        np.asarray(value, np.float64),
+        variables, [v.name for v in variables], list(problem._constraints), cost, lower, upper,
+        row_lower, row_upper, starts, index, value,
         np.asarray([i for i, v in enumerate(variables) if v.cat == pulp.LpInteger], np.int32),
         np.asarray([i for i, v in enumerate(variables) if id(v) in first], np.int32))
 
