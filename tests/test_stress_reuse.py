@@ -34,8 +34,13 @@ def test_kept_model_gives_the_hand_worked_costs_of_each_future():
                    reuse=reuse)
     assert one.npv == pytest.approx(1000.0, rel=1e-9)
     assert one.solver["bound_npv"] == pytest.approx(750.0, rel=1e-9)
-    assert three.solver["reused"] and one.solver["reused"]
-    assert (reuse.reused, reuse.rebuilt) == (2, 0)
+    # 2.5 GPUs: the relaxation rents half an on-demand GPU (1,000 + 730 = 1,730), not whole;
+    # the integer problem, on a copy of the kept model, rents a whole one: 1,000 + 1,460.
+    half = recourse(_future(2.5, base), fixed_commitments=RESERVE_2, mip_gap=0.0, reuse=reuse)
+    assert half.npv == pytest.approx(2460.0, rel=1e-9)
+    assert not half.solver["lp_whole"] and half.solver["mip_gap"] == pytest.approx(0.0)
+    assert three.solver["reused"] and one.solver["reused"] and half.solver["reused"]
+    assert (reuse.reused, reuse.rebuilt) == (3, 0)
     # The same numbers from scratch, and in the other order (every solve starts from the
     # base's basis, so the history of the kept model does not matter).
     again = Reuse.for_inputs(base, fixed_commitments=RESERVE_2, bound=True)

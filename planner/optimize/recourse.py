@@ -9,6 +9,10 @@ LP; when every integer column comes back whole, that is the plan (gap 0); otherw
 integer problem as `plan` does (the dive starts it from the rounded LP) and report the gap it
 stops at. Works on whatever planner.optimize.build writes: it only relaxes and restores the
 integer columns of the built problem.
+
+With a kept model (`reuse`, planner.optimize.reuse: build once, solve many) a future of the
+base's shape has its LPs solved there, only the numbers changed, and its integer problem, when
+the LP is not whole, on a copy of it by HiGHS's branch and bound alone.
 """
 
 from __future__ import annotations
@@ -46,9 +50,8 @@ def recourse(inputs: PlanInputs, *, fixed_commitments: pd.DataFrame | None,
     (`result.solver["bound_npv"]`, None if it has none); one build serves both. `reuse`: a
     base future's model kept in HiGHS (planner.optimize.reuse): when this future's model has its
     shape, its LPs (the bound and the recourse relaxation) are solved there with only the
-    numbers changed (`result.solver["reused"]`); when the LP is not whole, the dive rounds it
-    there and its plan is kept when within `mip_gap` of the LP (`result.solver["rounded"]`, no
-    branch and bound); otherwise the integer problem is solved as before."""
+    numbers changed (`result.solver["reused"]`); when the LP is not whole, the integer problem
+    on a copy of that model (HiGHS's branch and bound, stopped at `mip_gap`)."""
     began = time.perf_counter()
     built = lp.build(inputs, relax=relax, fixed_commitments=fixed_commitments)
     build_seconds = time.perf_counter() - began
@@ -60,7 +63,7 @@ def recourse(inputs: PlanInputs, *, fixed_commitments: pd.DataFrame | None,
     lp_seconds = 0.0
     bound_npv = None
     arrays = None
-    dived = False  # the rounded LP within the gap: no branch and bound (planner.optimize.reuse)
+    integer_kept = False  # the integer problem solved on a copy of the kept model
     if reuse is not None and solver == "highs" and not relax:
         arrays = reuse.arrays_if_same_shape(built)
     if bound and fixed_commitments is not None:
@@ -88,11 +91,13 @@ def recourse(inputs: PlanInputs, *, fixed_commitments: pd.DataFrame | None,
             for var in integers:
                 var.varValue = float(round(var.varValue or 0.0))
         elif arrays is not None and info.is_ok and not lp_only:
-            rounded = _reused_dive(reuse, arrays, info, mip_gap, time_limit)
-            if rounded is not None:
-                info, dived = rounded, True
-    if dived:
-        pass  # the rounded LP is the plan, within the gap of the relaxation
+            whole = _reused_integer(reuse, arrays, info, mip_gap, time_limit)
+            if whole is not None:
+                info, integer_kept = whole, True
+                check_solved(info, inputs, relax=relax, solver=solver, time_limit=time_limit,
+                             fixed_commitments=fixed_commitments)
+    if integer_kept:
+        pass  # solved on the kept model's copy
     elif lp_only and info is not None and not lp_whole:
         if not info.is_ok:
             raise SolverError(f"solver {solver} found no LP relaxation ({info.status.value})")
@@ -108,8 +113,8 @@ def recourse(inputs: PlanInputs, *, fixed_commitments: pd.DataFrame | None,
     solver_info.update(variables=built.variables, constraints=built.constraints,
                        build_seconds=build_seconds, money_scale=built.money_scale,
                        lp_whole=lp_whole, integer_columns=len(integers), bound_npv=bound_npv,
-                       reused=arrays is not None, rounded=dived,
-                       seconds=info.seconds + (0.0 if lp_whole or dived else lp_seconds))
+                       reused=arrays is not None,
+                       seconds=info.seconds + (0.0 if lp_whole or integer_kept else lp_seconds))
     result = compute_result(inputs, lp.decision_values(built), solver_info,
                             dict(provenance or {"scenario": inputs.name}))
     result.build_seconds = build_seconds
@@ -147,17 +152,20 @@ def _reused_bound(reuse: Reuse, arrays, built: lp.PlanModel) -> float | None:
     return None if out.objective is None else float(out.objective) * built.money_scale
 
 
-def _reused_dive(reuse: Reuse, arrays, relaxed: SolveInfo, mip_gap: float,
-                 time_limit: float | None) -> SolveInfo | None:
-    """The rounded LP (reuse.dive) when within the gap of the relaxation: its values on the
-    future's variables; None when branch and bound is needed."""
-    out = reuse.dive(arrays, relaxed.objective, mip_gap, time_limit)
+def _reused_integer(reuse: Reuse, arrays, relaxed: SolveInfo, mip_gap: float,
+                    time_limit: float | None) -> SolveInfo | None:
+    """The integer problem on a copy of the kept model (reuse.solve_integer), its plan on the
+    future's variables; None when it stopped without a plan (then solved as before)."""
+    out = reuse.solve_integer(arrays, mip_gap, time_limit)
     if out is None:
         return None
+    seconds = relaxed.seconds + out.seconds
+    if out.status == "infeasible":
+        return SolveInfo("highs", Status.INFEASIBLE, seconds, None, None, time_limit)
     assign_values(arrays, out.values)
-    gap = max(out.objective - relaxed.objective, 0.0) / max(abs(out.objective), 1e-9)
-    return SolveInfo("highs", Status.OPTIMAL, relaxed.seconds + out.seconds, gap,
-                     out.objective, time_limit)
+    status = Status.OPTIMAL if out.status == "optimal" or out.gap <= mip_gap \
+        else Status.TIME_LIMIT
+    return SolveInfo("highs", status, seconds, out.gap, out.objective, time_limit)
 
 
 def _reused_lp(reuse: Reuse, arrays, time_limit: float | None) -> SolveInfo | None:

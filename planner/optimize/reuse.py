@@ -152,13 +152,15 @@ def _free(arrays: ModelArrays) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass
 class LPOutcome:
-    """What one LP solve on a kept model gave: `optimal`, `infeasible` or `other`; the column
-    values in HiGHS's order (None unless optimal) and the seconds HiGHS ran."""
+    """What one solve on a kept model gave: `optimal`, `infeasible`, `time_limit` or `other`;
+    the column values in HiGHS's order (None without a plan), the objective (HiGHS's scale)
+    and the seconds HiGHS ran."""
 
     status: str
     values: np.ndarray | None
     objective: float | None
     seconds: float
+    gap: float = 0.0  # of an integer plan: (plan - bound) / plan
 
 
 class _Kept:
@@ -278,18 +280,18 @@ class Reuse:
         """The future's recourse LP (commitments fixed, integrality dropped)."""
         return self.recourse.solve(arrays, arrays.lower, arrays.upper)
 
-    def dive(self, arrays: ModelArrays, lp_objective: float, mip_gap: float,
-             time_limit: float | None = None) -> LPOutcome | None:
-        """After solve_recourse found a relaxation that is not whole: the rounded LP (the
-        dive planner.optimize.solve starts branch and bound from) on a copy of the kept
-        model with its integer columns; the plan when it is within `mip_gap` of the LP's
-        optimum (a bound on every integer plan), else None (branch and bound is needed).
-        `objective` is the plan's, `seconds` the dive's; the gap is (plan - LP) / plan."""
+    def solve_integer(self, arrays: ModelArrays, mip_gap: float,
+                      time_limit: float | None = None) -> LPOutcome | None:
+        """After solve_recourse found a relaxation that is not whole: the integer problem,
+        HiGHS's branch and bound on a copy of the kept model (the future's numbers) with its
+        integer columns, stopped at `mip_gap`. `status` 'optimal' (within the gap),
+        'time_limit' (a plan, stopped by the limit) or 'infeasible'; `gap` the plan's own
+        ((plan - bound) / plan); None when it stopped without a plan (the caller solves it
+        as before). No start is handed over: planner.optimize.solve's dive and its second
+        solve (a highspy 1.16 workaround for a start) cost more here than they save, 3 to
+        20x on seed001_medium's samples (docs/stress.md)."""
         import highspy
 
-        from planner.optimize.solve import _column_kind, _dive
-
-        began = time.perf_counter()
         model = self.recourse.highs.getLp()
         kinds = [highspy.HighsVarType.kContinuous] * len(arrays.names)
         for j in arrays.integers.tolist():
@@ -298,16 +300,23 @@ class Reuse:
         with highs_banner_off_stdout():
             copy = highspy.Highs()
         copy.passOptions(self.recourse.highs.getOptions())
+        copy.setOptionValue("mip_rel_gap", float(mip_gap))
         copy.passModel(model)
-        copy.planner_kinds = np.array([_column_kind(n) for n in arrays.names], dtype=np.int8)
-        start = _dive(copy, time_limit)
+        began = time.perf_counter()
+        copy.run()
         seconds = time.perf_counter() - began
-        if start is None:
+        status = copy.getModelStatus()
+        codes = highspy.HighsModelStatus
+        if status in (codes.kInfeasible, codes.kUnboundedOrInfeasible, codes.kUnbounded):
+            return LPOutcome("infeasible", None, None, seconds)
+        info = copy.getInfo()
+        if info.primal_solution_status != highspy.SolutionStatus.kSolutionStatusFeasible:
             return None
-        objective = float(arrays.cost @ start)
-        if objective - lp_objective > mip_gap * max(abs(objective), 1e-9):
-            return None
-        return LPOutcome("optimal", start, objective, seconds)
+        values = np.asarray(copy.getSolution().col_value)
+        objective = float(arrays.cost @ values)
+        gap = max(objective - info.mip_dual_bound, 0.0) / max(abs(objective), 1e-9)
+        return LPOutcome("optimal" if status == codes.kOptimal else "time_limit", values,
+                         objective, seconds, gap)
 
     def solve_bound(self, arrays: ModelArrays) -> LPOutcome:
         """The future's own plan relaxed: first-stage columns free, integrality dropped."""
