@@ -169,8 +169,11 @@ def _add_bench_command(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("--repeat", type=int, metavar="N", help="runs of ours and of HiGHS alone, "
                      "the fastest kept (default 5 for small, 1 otherwise)")
     sub.add_argument("--stress", metavar="SCENARIO", help="time `planner stress SCENARIO` "
-                     "instead (no regret): seconds per part, per sample against HiGHS alone, "
-                     "the hedged plan against the base plan's commitments")
+                     "instead, every sample rebuilt and then on one kept model: seconds per "
+                     "part, per sample against HiGHS alone, the hedged plan against the base "
+                     "plan's commitments")
+    sub.add_argument("--regret", action="store_true", help="--stress: with the variants' "
+                     "regret table, as `planner stress` runs (default: without)")
     sub.add_argument("--samples", type=int, default=100, metavar="N",
                      help="--stress: Monte Carlo samples (default 100)")
     sub.add_argument("--workers", type=int, default=2, metavar="N",
@@ -190,7 +193,7 @@ def cmd_bench(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
         if not Path(args.stress).is_file():
             raise InputError(f"--stress {args.stress}: no such scenario file")
         figures = run_stress_bench(args.stress, samples=args.samples, workers=args.workers,
-                                   seed=args.seed)
+                                   seed=args.seed, regret=args.regret)
         return figures, format_bench(figures), 0
     figures = run_bench(args.size, integer=args.integer, seed=args.seed, time_limit=args.time_limit,
                         repeats=args.repeat)
@@ -343,6 +346,8 @@ def _add_stress_command(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("--hedge-time-limit", type=float, default=300.0, metavar="S",
                      help="time limit of the hedged program, s (default 300)")
     sub.add_argument("--relax", action="store_true", help="fractional servers and GPUs")
+    sub.add_argument("--no-reuse", action="store_true", help="build and solve every future "
+                     "from scratch instead of on one kept model (the same costs, slower)")
     _common(sub)
     sub.set_defaults(handler=cmd_stress)
 
@@ -361,7 +366,7 @@ def cmd_stress(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
         hedge_time_limit=args.hedge_time_limit, hedge_clusters=args.hedge_clusters,
         hedge_bound=not args.no_hedge_bound, cvar_weight=args.cvar_weight,
         cvar_alpha=args.cvar_alpha, currency=args.currency, scheduler=args.scheduler,
-        progress=not (args.quiet or args.json))
+        progress=not (args.quiet or args.json), reuse=not args.no_reuse)
     result = stress.stress(args.scenario, catalog_dir=args.catalog, sets=args.sets,
                            options=options)
     text = stress.render(result)

@@ -249,6 +249,10 @@ def test_bench_stress_reports_its_figures(run_cli, small):
     figures = out.json()
     assert figures["samples"] == 3 and figures["solves"]["monte carlo"] == 3
     assert figures["highs_alone_seconds"] > 0 and figures["sample_over_highs_alone"] > 0
+    # The same 3 samples rebuilt, then on one kept model: every one kept, the same costs.
+    assert (figures["reused"], figures["rebuilt"]) == (3, 0)
+    assert figures["rebuild_sample_seconds"] > 0 and figures["rebuild_over_build_once"] > 0
+    assert figures["largest_sample_difference"] <= 1e-3  # the MIP gap
     assert figures["hedged_expected_npv"] <= figures["base_expected_npv"] * (1 + 1e-9)
     assert run_cli("bench", "--stress", small, "--samples", "0").code == 2
     assert run_cli("bench", "--stress", small.parent / "missing.yaml").code == 2

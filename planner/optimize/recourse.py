@@ -9,6 +9,10 @@ LP; when every integer column comes back whole, that is the plan (gap 0); otherw
 integer problem as `plan` does (the dive starts it from the rounded LP) and report the gap it
 stops at. Works on whatever planner.optimize.build writes: it only relaxes and restores the
 integer columns of the built problem.
+
+With a kept model (`reuse`, planner.optimize.reuse: build once, solve many) a future of the
+base's shape has its LPs solved there, only the numbers changed, and its integer problem, when
+the LP is not whole, on a copy of it by HiGHS's branch and bound alone.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from planner.errors import InfeasibleError, SolverError
 from planner.inputs import PlanInputs
 from planner.optimize import build as lp
 from planner.optimize.plan import check_solved, diagnose
-from planner.optimize.solve import DEFAULT_MIP_GAP, Status, solve
+from planner.optimize.reuse import Reuse, assign_values
+from planner.optimize.solve import DEFAULT_MIP_GAP, SolveInfo, Status, solve
 from planner.results import PlanResult, compute_result
 
 WHOLE_TOLERANCE = 1e-6  # an integer column within this of a whole number counts as whole
@@ -32,8 +37,8 @@ WHOLE_TOLERANCE = 1e-6  # an integer column within this of a whole number counts
 def recourse(inputs: PlanInputs, *, fixed_commitments: pd.DataFrame | None,
              relax: bool = False, solver: str = "highs", time_limit: float | None = None,
              mip_gap: float = DEFAULT_MIP_GAP, provenance: dict[str, Any] | None = None,
-             lp_first: bool = True, lp_only: bool = False, bound: bool = False
-             ) -> PlanResult:
+             lp_first: bool = True, lp_only: bool = False, bound: bool = False,
+             reuse: Reuse | None = None) -> PlanResult:
     """The plan of `inputs` with `fixed_commitments` held (None: a full plan, solved the same
     way). `result.solver` says how: `lp_whole` (the LP relaxation was whole: no branch and
     bound) and `mip_gap` (0 when lp_whole). `lp_only`: stop after the LP relaxation of the
@@ -42,7 +47,11 @@ def recourse(inputs: PlanInputs, *, fixed_commitments: pd.DataFrame | None,
     InfeasibleError (with the diagnosis) or SolverError as `planner.optimize.plan.optimize`
     does. `bound` (with fixed commitments): first solve the same model with the commitments
     free, as an LP: the future's own plan relaxed, a lower bound on any commitments' cost there
-    (`result.solver["bound_npv"]`, None if it has none); one build serves both."""
+    (`result.solver["bound_npv"]`, None if it has none); one build serves both. `reuse`: a
+    base future's model kept in HiGHS (planner.optimize.reuse): when this future's model has its
+    shape, its LPs (the bound and the recourse relaxation) are solved there with only the
+    numbers changed (`result.solver["reused"]`); when the LP is not whole, the integer problem
+    on a copy of that model (HiGHS's branch and bound, stopped at `mip_gap`)."""
     began = time.perf_counter()
     built = lp.build(inputs, relax=relax, fixed_commitments=fixed_commitments)
     build_seconds = time.perf_counter() - began
@@ -53,16 +62,23 @@ def recourse(inputs: PlanInputs, *, fixed_commitments: pd.DataFrame | None,
     info = None
     lp_seconds = 0.0
     bound_npv = None
+    arrays = None
+    integer_kept = False  # the integer problem solved on a copy of the kept model
+    if reuse is not None and solver == "highs" and not relax:
+        arrays = reuse.arrays_if_same_shape(built)
     if bound and fixed_commitments is not None:
-        bound_npv = _free_bound(built, integers, solver, time_limit, mip_gap)
+        bound_npv = _free_bound(built, integers, solver, time_limit, mip_gap) if arrays is None \
+            else _reused_bound(reuse, arrays, built)
     if (lp_first or lp_only) and integers and not relax:
-        for var in integers:
-            var.cat = pulp.LpContinuous
-        try:
-            info = solve(problem, solver=solver, time_limit=time_limit, mip_gap=mip_gap)
-        finally:
+        info = _reused_lp(reuse, arrays, time_limit) if arrays is not None else None
+        if info is None:
             for var in integers:
-                var.cat = pulp.LpInteger
+                var.cat = pulp.LpContinuous
+            try:
+                info = solve(problem, solver=solver, time_limit=time_limit, mip_gap=mip_gap)
+            finally:
+                for var in integers:
+                    var.cat = pulp.LpInteger
         if info.status in (Status.INFEASIBLE, Status.UNBOUNDED):
             # The relaxation has no plan: neither has the integer problem.
             raise InfeasibleError(diagnose(inputs, relax=relax, solver=solver,
@@ -74,7 +90,15 @@ def recourse(inputs: PlanInputs, *, fixed_commitments: pd.DataFrame | None,
         if lp_whole:
             for var in integers:
                 var.varValue = float(round(var.varValue or 0.0))
-    if lp_only and info is not None and not lp_whole:
+        elif arrays is not None and info.is_ok and not lp_only:
+            whole = _reused_integer(reuse, arrays, info, mip_gap, time_limit)
+            if whole is not None:
+                info, integer_kept = whole, True
+                check_solved(info, inputs, relax=relax, solver=solver, time_limit=time_limit,
+                             fixed_commitments=fixed_commitments)
+    if integer_kept:
+        pass  # solved on the kept model's copy
+    elif lp_only and info is not None and not lp_whole:
         if not info.is_ok:
             raise SolverError(f"solver {solver} found no LP relaxation ({info.status.value})")
     elif not lp_whole:
@@ -89,7 +113,8 @@ def recourse(inputs: PlanInputs, *, fixed_commitments: pd.DataFrame | None,
     solver_info.update(variables=built.variables, constraints=built.constraints,
                        build_seconds=build_seconds, money_scale=built.money_scale,
                        lp_whole=lp_whole, integer_columns=len(integers), bound_npv=bound_npv,
-                       seconds=info.seconds + (0.0 if lp_whole else lp_seconds))
+                       reused=arrays is not None,
+                       seconds=info.seconds + (0.0 if lp_whole or integer_kept else lp_seconds))
     result = compute_result(inputs, lp.decision_values(built), solver_info,
                             dict(provenance or {"scenario": inputs.name}))
     result.build_seconds = build_seconds
@@ -119,6 +144,40 @@ def _free_bound(built: lp.PlanModel, integers: list, solver: str, time_limit: fl
         for var in integers:
             var.cat = pulp.LpInteger
     return value
+
+
+def _reused_bound(reuse: Reuse, arrays, built: lp.PlanModel) -> float | None:
+    """_free_bound's LP on the kept bound model (planner.optimize.reuse)."""
+    out = reuse.solve_bound(arrays)
+    return None if out.objective is None else float(out.objective) * built.money_scale
+
+
+def _reused_integer(reuse: Reuse, arrays, relaxed: SolveInfo, mip_gap: float,
+                    time_limit: float | None) -> SolveInfo | None:
+    """The integer problem on a copy of the kept model (reuse.solve_integer), its plan on the
+    future's variables; None when it stopped without a plan (then solved as before)."""
+    out = reuse.solve_integer(arrays, mip_gap, time_limit)
+    if out is None:
+        return None
+    seconds = relaxed.seconds + out.seconds
+    if out.status == "infeasible":
+        return SolveInfo("highs", Status.INFEASIBLE, seconds, None, None, time_limit)
+    assign_values(arrays, out.values)
+    status = Status.OPTIMAL if out.status == "optimal" or out.gap <= mip_gap \
+        else Status.TIME_LIMIT
+    return SolveInfo("highs", status, seconds, out.gap, out.objective, time_limit)
+
+
+def _reused_lp(reuse: Reuse, arrays, time_limit: float | None) -> SolveInfo | None:
+    """The recourse relaxation on the kept model, its values on the future's variables; None
+    when HiGHS neither solved it nor proved it infeasible (then it is solved as before)."""
+    out = reuse.solve_recourse(arrays)
+    if out.status == "infeasible":
+        return SolveInfo("highs", Status.INFEASIBLE, out.seconds, None, None, time_limit)
+    if out.status != "optimal":
+        return None
+    assign_values(arrays, out.values)
+    return SolveInfo("highs", Status.OPTIMAL, out.seconds, 0.0, out.objective, time_limit)
 
 
 def highs_alone_seconds(inputs: PlanInputs, *, fixed_commitments: pd.DataFrame | None,

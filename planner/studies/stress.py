@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -102,6 +103,10 @@ class StressOptions:
     progress: bool = True  # a progress line on stderr (a terminal) for runs over 2 s
     scheduler: str | None = None  # a Dask scheduler's address: solves run there
     currency: str | None = None  # --currency: only the scenario's own is supported yet
+    # Build once, solve many: Monte Carlo futures (and the hedged plan's evaluation) solved on
+    # one model kept per worker, only its numbers changed (planner.optimize.reuse). False:
+    # every future built and solved from scratch (`planner bench --stress` compares both).
+    reuse: bool = True
 
 
 @dataclass(frozen=True)
@@ -195,6 +200,10 @@ class Task:
     # Also the future's own plan as the LP relaxation of the integer model, with every
     # commitment at the `locked` prices (the hedge's bound), from the same loaded inputs.
     bound: bool = False
+    # Build once, solve many (planner.optimize.reuse): the future is the scenario with these
+    # `--set`s plus its own; its LPs are solved on the model of that base (the same fixed
+    # commitments and locked prices), kept in this worker. None: rebuilt, as every solve was.
+    base_sets: tuple[str, ...] | None = None
 
 
 def _commitment_rows(result: PlanResult) -> tuple[tuple[str, str, str, float], ...]:
@@ -242,6 +251,7 @@ def run_task(task: Task) -> dict[str, Any]:
     from planner.optimize.recourse import recourse
 
     began = time.perf_counter()
+    reuse, reused_before = None, 0
     if not Path(task.scenario).is_file():
         raise InputError(f"{task.scenario}: a stress worker cannot read the scenario file "
                          "(workers need the scenario and catalog at the same paths)")
@@ -254,10 +264,12 @@ def run_task(task: Task) -> dict[str, Any]:
                                                              columns=COMMITMENT_COLUMNS)
         provenance = {"scenario": loaded.scenario.name, "variant": loaded.variant,
                       "overrides": loaded.overrides_as_dicts(), "relax": task.relax}
+        reuse = _kept_model(task, fixed)
+        reused_before = 0 if reuse is None else reuse.reused
         result = recourse(inputs, fixed_commitments=fixed, relax=task.relax,
                           solver=task.solver, time_limit=task.time_limit, mip_gap=task.mip_gap,
                           provenance=provenance, lp_first=fixed is not None,
-                          lp_only=task.lp_only, bound=task.bound)
+                          lp_only=task.lp_only, bound=task.bound, reuse=reuse)
         out = summarize(result, task.idle_threshold)
         if task.bound and fixed is not None:  # solved on the same model: no second build
             out["bound_npv"] = result.solver.get("bound_npv")
@@ -272,7 +284,42 @@ def run_task(task: Task) -> dict[str, Any]:
         out["years"] = [{"year": y["year"], "total": y["total"]} for y in out["years"]]
     out["index"] = task.index
     out["seconds"] = time.perf_counter() - began
+    # Whether the kept model solved this future (None: none was asked for or could be made).
+    out["reused"] = None if reuse is None else reuse.reused > reused_before
     return out
+
+
+_KEPT = threading.local()  # per worker thread (Dask runs tasks in threads): its kept models
+KEPT_MODELS = 2  # kept per thread at most (each a few MB)
+
+
+def _kept_model(task: Task, fixed: pd.DataFrame | None):
+    """The kept model (planner.optimize.reuse.Reuse) of the task's base future, built in this
+    worker the first time a task names it; None when the task asks for none or the base's
+    model cannot be made (every future is then rebuilt)."""
+    from planner.optimize.reuse import Reuse
+
+    if task.base_sets is None or fixed is None or task.relax or task.solver != "highs":
+        return None
+    key = (task.scenario, task.catalog, task.base_sets, task.fixed, task.locked,
+           task.time_limit, task.bound)
+    kept = getattr(_KEPT, "models", None)
+    if kept is None:
+        kept = _KEPT.models = {}
+    if key in kept:
+        kept[key] = kept.pop(key)  # most recently used last
+        return kept[key]
+    try:
+        loaded = loading.load(task.scenario, catalog_dir=task.catalog, sets=task.base_sets)
+        reuse = Reuse.for_inputs(lock_prices(build_inputs(loaded), task.locked),
+                                 fixed_commitments=fixed, bound=task.bound,
+                                 time_limit=task.time_limit)
+    except PlannerError:
+        reuse = None
+    while len(kept) >= KEPT_MODELS:
+        kept.pop(next(iter(kept)))
+    kept[key] = reuse
+    return reuse
 
 
 def _bound(task: Task, inputs: PlanInputs | None) -> float | None:
@@ -444,8 +491,11 @@ class StressResult:
     workers: int = 1
     engine: str = "serial"
     timings: dict[str, float] = field(default_factory=dict)
+    # Build once, solve many: per part, futures solved on the kept model (`reused`) and those
+    # built and solved anew (`rebuilt`: another shape, or no kept model), docs/stress.md.
+    reuse: dict[str, dict[str, int]] = field(default_factory=dict)
 
-    RUN_FIELDS = ("seconds", "workers", "engine", "timings")
+    RUN_FIELDS = ("seconds", "workers", "engine", "timings", "reuse")
 
     def to_dict(self, timings: bool = False) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__
@@ -531,12 +581,18 @@ def stress(scenario: Path | str, *, catalog_dir: Path | str | None = None,
                   idle_threshold=settings.idle_threshold)
     timings: dict[str, float] = {}
     solves: dict[str, int] = {}
+    reuse: dict[str, dict[str, int]] = {}  # per part: futures solved on the kept model or not
 
     def run(label: str, tasks: list[Task]) -> list[dict[str, Any]]:
         mark = time.perf_counter()
         outs = run_tasks(tasks, engine, label, progress)
         timings[label] = timings.get(label, 0.0) + time.perf_counter() - mark
         solves[label] = solves.get(label, 0) + len(tasks)
+        asked = [o["reused"] for o in outs if o.get("reused") is not None]
+        if asked or any(t.base_sets is not None for t in tasks):
+            tally = reuse.setdefault(label, {"reused": 0, "rebuilt": 0})
+            tally["reused"] += sum(asked)
+            tally["rebuilt"] += len(tasks) - sum(asked)
         return outs
 
     # Prices locked when signed: every purchase and reservation, in every future (a variant's
@@ -584,6 +640,7 @@ def stress(scenario: Path | str, *, catalog_dir: Path | str | None = None,
     # Every row at the base's prices: the hedge's bound (each future's own plan) is solved on
     # the same model.
     base_fixed = own[0]["commitments"]
+    kept_sets = sets if options.reuse else None  # the base future of the kept model
     bound_in_mc = options.hedge and options.hedge_bound and over in ("samples", "auto")
     drawn = sample_futures(loaded, options.max_samples if auto else samples, options.seed) \
         if samples else []
@@ -593,7 +650,8 @@ def stress(scenario: Path | str, *, catalog_dir: Path | str | None = None,
     while count > len(outcomes):
         outcomes += run("monte carlo", [
             Task(k, sets=(*drawn[k].sets, *sets), variant=None, fixed=base_fixed,
-                 locked=today, keep_years=False, bound=bound_in_mc, **common)
+                 locked=today, keep_years=False, bound=bound_in_mc, base_sets=kept_sets,
+                 **common)
             for k in range(len(outcomes), count)])
         if not auto:
             break
@@ -639,7 +697,7 @@ def stress(scenario: Path | str, *, catalog_dir: Path | str | None = None,
         samples=len(futures), variants=variants, regret=regret, regret_summary=summary,
         monte_carlo=monte_carlo, hedged=hedged, solves=solves,
         seconds=time.perf_counter() - began, workers=workers, engine=engine.name,
-        timings=timings)
+        timings=timings, reuse=reuse)
 
 
 def _prices_of(outcome: dict[str, Any]) -> list[tuple]:
@@ -725,8 +783,11 @@ def hedge_futures(loaded: loading.Loaded, chosen: Sequence[Future],
         npvs = list(deterministic)
     else:
         locked = signed_prices(build_inputs(loaded), hedged_rows)
+        kept_sets = sets if options.reuse else None  # the kept model's base future
         outs = run("hedged plan", [Task(i, sets=(*f.sets, *sets), variant=f.variant,
-                                        fixed=hedged_rows, locked=locked, **common)
+                                        fixed=hedged_rows, locked=locked,
+                                        base_sets=kept_sets if f.variant is None else None,
+                                        **common)
                                    for i, f in enumerate(chosen)])
         npvs = [o["npv"] for o in outs]
     commitments = out["commitments"]
@@ -789,11 +850,18 @@ def _pct(new: float | None, old: float | None) -> str:
     return f"{(new - old) / old * 100:+.1f}%"
 
 
+def _reuse_note(result: StressResult) -> str:
+    """', 990 of 1,000 futures on one kept model': build once, solve many at work."""
+    reused = sum(c["reused"] for c in result.reuse.values())
+    total = reused + sum(c["rebuilt"] for c in result.reuse.values())
+    return f", {reused:,} of {total:,} futures on one kept model" if total else ""
+
+
 def render(result: StressResult, width: int = 100) -> str:
     """Readable summary within `width` columns."""
     cur = result.currency
     lines = [f"Stress test {result.scenario} ({cur}, net present cost), "
-             f"{result.seconds:.1f} s on {result.engine}", "",
+             f"{result.seconds:.1f} s on {result.engine}{_reuse_note(result)}", "",
              "Variants (each solved on its own)",
              f"  {'variant':<22}{'npv':>14}{'total cash':>14}  status"]
     for v in result.variants:
