@@ -6,6 +6,7 @@ the engine or the worker count; a progress line on stderr says how far a long ru
 
 from __future__ import annotations
 
+import multiprocessing
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -104,8 +105,11 @@ def run_all(fn: Callable[[Any], Any], tasks: Sequence[Any], engine: Engine, labe
             shown.update(i + 1)
         return results
     try:
+        # forkserver, not fork: a process forked after this one ran HiGHS (its threads, the
+        # time limit's watchdog) can spin for ever waiting on threads the child does not have.
         with ProcessPoolExecutor(max_workers=min(engine.workers, len(tasks)),
-                                 initializer=initializer) as pool:
+                                 initializer=initializer,
+                                 mp_context=multiprocessing.get_context("forkserver")) as pool:
             pending = {pool.submit(fn, task): i for i, task in enumerate(tasks)}
             for done, future in enumerate(as_completed(pending), start=1):
                 results[pending[future]] = future.result()
