@@ -112,15 +112,24 @@ class PlanModel(_SizedProblem):
     # Derived coefficients kept for results and for fixing commitments.
     serve_period: dict[tuple[str, int], int | None] = field(default_factory=dict)
     active_periods: dict[tuple[str, int], list[int]] = field(default_factory=dict)
+    # The plan split by period (planner.optimize.periods): the period of every column but
+    # purchases, reservations and the site, and per period the on-demand stand-ins of the
+    # commitments it holds, [(commitment, on-demand column, units per commitment unit)] (None:
+    # some commitment has none).
+    column_period: dict[pulp.LpVariable, int] = field(default_factory=dict)
+    stand_in: dict[int, list | None] = field(default_factory=dict)
 
     # PuLP's addConstraint registers every variable of a row with the problem again (a lookup
     # per nonzero, a quarter of building); here each variable is registered once, when
     # created, and rows go straight into the problem's table (PuLP 3's private fields).
     def column(self, name: str, low: float | None = 0, high: float | None = None,
-               category: str = pulp.LpContinuous) -> pulp.LpVariable:
-        """A new variable of the problem."""
+               category: str = pulp.LpContinuous, period: int | None = None
+               ) -> pulp.LpVariable:
+        """A new variable of the problem; `period`: the one it belongs to, if any."""
         var = self.problem.add_variable(name, low, high, category)
         self.problem._register_variable(var)
+        if period is not None:
+            self.column_period[var] = period
         return var
 
     def row(self, terms: dict, sense: int, name: str, rhs: float) -> pulp.LpConstraint:
@@ -576,10 +585,11 @@ def add_rentals(model: PlanModel, frame: _Frame, options: _Options, objective: d
             model.backup_pv[(g, p)] = pv_hour
         monthly = None
         if billing == "month":
-            monthly = model.column(_name(channel, g, frame.label[p], "month"), 0, None, category)
+            monthly = model.column(_name(channel, g, frame.label[p], "month"), 0, None, category,
+                                   p)
         for s in frame.slices:
             var = monthly if monthly is not None else model.column(
-                _name(channel, g, frame.label[p], s), 0, None, category)
+                _name(channel, g, frame.label[p], s), 0, None, category, p)
             model.rent[(g, channel, p, s)] = var
             objective[var] += unit * pv_hour * frame.fraction[s] * availability
 
@@ -610,7 +620,7 @@ def add_assignments(model: PlanModel, frame: _Frame) -> None:
                     continue
                 for s in frame.slices:
                     model.assign[(w, g, pool, p, s)] = model.column(
-                        _name("assign", w, g, pool, frame.label[p], s), 0)
+                        _name("assign", w, g, pool, frame.label[p], s), 0, period=p)
 
 
 def add_apis(model: PlanModel, frame: _Frame, objective: dict) -> None:
@@ -630,7 +640,7 @@ def add_apis(model: PlanModel, frame: _Frame, objective: dict) -> None:
                 disc.__getitem__, frame.horizon)
             for s in frame.slices:
                 var = model.column(
-                    _name("api", w, a, frame.label[p], s), 0)
+                    _name("api", w, a, frame.label[p], s), 0, period=p)
                 model.api[(w, a, p, s)] = var
                 objective[var] += pv_hour * frame.fraction[s]
 
@@ -665,7 +675,7 @@ def add_demand(model: PlanModel, frame: _Frame, objective: dict,
                 rhs = sum(need[(w, p, s)] for s in group) / hours
                 key = group[0] if len(group) == 1 else "all"
                 if unmet_penalty is not None:
-                    slack = model.column(_name("unmet", w, label, key), 0)
+                    slack = model.column(_name("unmet", w, label, key), 0, period=p)
                     model.unmet[(w, p, key)] = slack
                     terms[slack] = 1.0
                     objective[slack] += unmet_penalty * hours
@@ -714,21 +724,29 @@ def add_gpu_capacity(model: PlanModel, frame: _Frame, owned: dict, reserved: dic
         g, name_model, precision, tp = dep
         name = _name(g, name_model, precision, tp, pool, frame.label[p], s)
         upper = max(math.ceil(most[(dep, pool, p, s)] / tp - 1e-9), floor[(dep, pool, p, s)])
-        var = model.column(f"replicas_{name}", 0, upper, category)
+        var = model.column(f"replicas_{name}", 0, upper, category, p)
         model.replicas[(*dep, pool, p, s)] = var
         availability = 1.0 if pool == FLEET else model.rent_offer[(g, "spot", p)][1]
         terms = dict(terms)
         terms[var] = -availability * tp
         model.row(terms, pulp.LpConstraintLE, f"replica_{name}", 0)
         held[(g, pool, p, s)][var] = float(tp)
+    capped = set(inputs.limits.max_gpus)  # a stand-in rented whole could break the cap
     for (g, pool, p, s), terms in sorted(held.items()):
         terms = dict(terms)
         if pool == FLEET:
-            for var, n in {**owned.get((g, p), {}), **reserved.get((g, p), {})}.items():
+            committed = {**owned.get((g, p), {}), **reserved.get((g, p), {})}
+            for var, n in committed.items():
                 terms[var] = -n
-            if (g, "on_demand", p, s) in model.rent:
-                terms[model.rent[(g, "on_demand", p, s)]] = -model.rent_offer[
-                    (g, "on_demand", p)][2]
+            on_demand = model.rent.get((g, "on_demand", p, s))
+            if on_demand is not None:
+                unit = model.rent_offer[(g, "on_demand", p)][2]
+                terms[on_demand] = -unit
+            if committed and (on_demand is None or g in capped):
+                model.stand_in[p] = None
+            elif committed and model.stand_in.get(p, []) is not None:
+                model.stand_in.setdefault(p, []).extend(
+                    (var, on_demand, math.ceil(n / unit - 1e-9)) for var, n in committed.items())
         else:
             terms[model.rent[(g, "spot", p, s)]] = -model.rent_offer[(g, "spot", p)][2]
         model.row(terms, pulp.LpConstraintLE, _name("capacity", g, pool, frame.label[p], s), 0)
@@ -767,7 +785,7 @@ def add_spot_backup(model: PlanModel, frame: _Frame, objective: dict,
         upper = math.ceil(sum(most for _, _, most in items) / tp - 1e-9)
         # Named as a replica of pool 'backup': the dive rounds it with the replicas, before
         # the rented units that hold it (planner.optimize.solve._column_kind).
-        var = model.column(f"replicas_{name}", 0, upper, category)
+        var = model.column(f"replicas_{name}", 0, upper, category, p)
         model.backup_replicas[(*dep, p, s)] = var
         terms = {assigned: 1.0 for _, assigned, _ in items}
         terms[var] = -float(tp)
@@ -785,7 +803,7 @@ def add_spot_backup(model: PlanModel, frame: _Frame, objective: dict,
         away = 1 - model.rent_offer[(g, "spot", p)][1]
         share = 1.0 if billing == "month" else away
         name = _name(g, frame.label[p], s)
-        var = model.column(f"backup_{name}", 0, None, category)
+        var = model.column(f"backup_{name}", 0, None, category, p)
         model.backup[(g, p, s)] = var
         objective[var] += unit * rentals[(g, p)] * frame.fraction[s] * share
         terms = dict(terms)
@@ -839,7 +857,7 @@ def add_min_replicas(model: PlanModel, frame: _Frame,
             by[(w, p)].append((g, pool, s, var))
     for (w, p), items in sorted(by.items()):
         name = _name(w, frame.label[p])
-        hosted = model.column(f"hosted_{name}", 0, 1, category)
+        hosted = model.column(f"hosted_{name}", 0, 1, category, p)
         for g, pool, s, var in items:
             most = max(peak[(w, p, s)] / rate[(w, g)], 1e-9)
             model.row({var: 1, hosted: -most}, pulp.LpConstraintLE,

@@ -70,7 +70,8 @@ def optimize(inputs: PlanInputs, *, relax: bool = False, solver: str = "highs",
     if lp_path:
         lp.write_model(built, lp_path)
         write_seconds = time.perf_counter() - began - build_seconds
-    info = solve(built.problem, solver=solver, time_limit=time_limit, mip_gap=mip_gap)
+    info = solve(built.problem, solver=solver, time_limit=time_limit, mip_gap=mip_gap,
+                 periods=(built.column_period, built.stand_in))
     check_solved(info, inputs, relax=relax, solver=solver, time_limit=time_limit,
                  fixed_commitments=fixed_commitments)
     solver_info = info.as_dict()

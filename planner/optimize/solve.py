@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
 
+import numpy as np
 import pulp
 
 from planner.errors import InputError
@@ -122,6 +123,11 @@ class _InterruptibleHiGHS(pulp.HiGHS):
     deadline = None  # perf_counter() at which the time limit runs out (callSolver)
     start = None  # the dive's plan handed to HiGHS, if any (numpy column values)
     timed_out = False  # the watchdog stopped the last solve at the deadline
+    # The plan split by period (build.PlanModel.column_period, .stand_in), set by `solve`:
+    # with it, integer plans are completed period by period (_by_period).
+    periods: tuple[dict, dict] | None = None
+    column_period = None  # numpy period of each column, HiGHS's order (periods.LINKING: none)
+    stand_in: dict | None = None  # period -> [(commitment, on-demand, units)], column indices
 
     def actualSolve(self, lp: pulp.LpProblem) -> int:
         """PuLP's HiGHS path with the variable list built once: `lp.variables()` walks every
@@ -149,6 +155,16 @@ class _InterruptibleHiGHS(pulp.HiGHS):
         sense = -1 if lp.sense == pulp.LpMaximize else 1
         for i, var in enumerate(variables):
             var.index = i
+        self.column_period = self.stand_in = None
+        if self.periods is not None and self.mip:
+            from planner.optimize.periods import LINKING
+
+            column_period, stand_in = self.periods
+            self.column_period = np.array([column_period.get(v, LINKING) for v in variables],
+                                          dtype=np.int64)
+            self.stand_in = {p: None if pairs is None else [
+                (j.index, o.index, units) for j, o, units in pairs]
+                for p, pairs in stand_in.items()}
         objective = lp.objective
         cost = np.array([sense * objective.get(v, 0.0) for v in variables], dtype=np.float64)
         self.cost = cost  # HiGHS's objective is cost @ x: no constant is passed
@@ -218,8 +234,20 @@ class _InterruptibleHiGHS(pulp.HiGHS):
         self.deadline = began + self.timeLimit if self.timeLimit else None
         self.timed_out = False
         start = None
+        blocks = self._blocks(highs)
+        if blocks is not None and not len(blocks.free):
+            # Every commitment fixed (a stress future, fixed_commitments): the periods apart
+            # are the plan, each solved to the gap.
+            exact = self._complete(highs, blocks, blocks.lower)
+            if exact is not None:
+                self.earlier_bound = exact.bound
+                lp.solverModel = _Stopped(None, (exact.cost, exact.values, exact.bound),
+                                          optimal=True)
+                return
         if self.is_mip and DIVE:
             start, self.earlier_bound = _start_from_dive(highs, self.timeLimit)
+        if blocks is not None:
+            start = self._by_period(highs, blocks, start)
         self.start = start
         if start is not None and self._proven(start):
             # The dive's plan is within the gap of the LP bound (a whole LP, often): no branch
@@ -243,6 +271,58 @@ class _InterruptibleHiGHS(pulp.HiGHS):
                 highs.setOptionValue("time_limit", max(left_s, 1e-3))
             _hand_start(highs, start)
             self._run(lp)
+
+    def _blocks(self, highs):
+        """The problem's periods (planner.optimize.periods.split) with the linking columns'
+        bounds, or None (not an integer plan, no period map, or a row across periods)."""
+        if not self.is_mip or self.column_period is None:
+            return None
+        from planner.optimize import periods
+
+        model = highs.getLp()
+        blocks = periods.split(model, self.column_period)
+        if blocks is None:
+            return None
+        linking = blocks.linking
+        lower = np.asarray(model.col_lower_)[linking]
+        upper = np.asarray(model.col_upper_)[linking]
+        return _Blocks(blocks, model, lower, linking[lower < upper])
+
+    def _complete(self, highs, blocks, linking_values):
+        """The cheapest plan with the linking columns at `linking_values`, period by period
+        (None: none, or the time limit ran out)."""
+        from planner.optimize import periods
+
+        left_s = None if self.deadline is None else self.deadline - time.perf_counter()
+        return periods.complete(highs, blocks.model, blocks.split, linking_values,
+                                mip_gap=self.gapRel or 0.0, deadline_s=left_s)
+
+    def _by_period(self, highs, blocks, start):
+        """A better start and a stronger relaxation from the periods apart: the plan without
+        commitments (their lower bounds) and the plan with the dive's commitments, each
+        completed period by period, and the value rows the first gives
+        (planner.optimize.periods.value_cuts). Returns the start for branch and bound."""
+        from planner.optimize import periods
+
+        linking = blocks.split.linking
+        base = self._complete(highs, blocks, blocks.lower)
+        plans = [base]
+        if start is not None and not np.array_equal(start[linking], blocks.lower):
+            plans.append(self._complete(highs, blocks, start[linking]))
+        found = [plan for plan in plans if plan is not None]
+        best = min(found, key=lambda plan: plan.cost) if found else None
+        if best is not None and (start is None or best.cost < float(self.cost @ start)):
+            start = best.values
+        if base is not None:
+            for columns, coefficients, floor in periods.value_cuts(
+                    blocks.model, blocks.split, base, self.stand_in or {}):
+                highs.addRow(floor, highspy_inf(), len(columns), columns.astype(np.int32),
+                             coefficients)
+        if start is not None:
+            _hand_start(highs, start)  # after the rows: a change of the model drops it
+        if self.deadline is not None:
+            highs.setOptionValue("time_limit", max(self.deadline - time.perf_counter(), 1e-3))
+        return start
 
     def _run(self, lp: pulp.LpProblem) -> None:
         """Run HiGHS in highspy's worker thread and wait for it here, so that Ctrl-C (main
@@ -332,6 +412,23 @@ class _InterruptibleHiGHS(pulp.HiGHS):
             if cost < best[0]:
                 best = (cost, values, bound)
         return best[0], best[1], bound
+
+
+@dataclass(frozen=True)
+class _Blocks:
+    """The problem split by period (planner.optimize.periods.Blocks), the HiGHS model it was
+    read from, the linking columns' lower bounds and those not fixed (`free`)."""
+
+    split: object
+    model: object
+    lower: object
+    free: object
+
+
+def highspy_inf() -> float:
+    import highspy
+
+    return highspy.kHighsInf
 
 
 class _Stopped:
@@ -651,11 +748,15 @@ def _solver(name: str, time_limit: float | None, mip_gap: float, threads: int | 
 
 def solve(problem: pulp.LpProblem, *, solver: str = "highs", time_limit: float | None = None,
           mip_gap: float = DEFAULT_MIP_GAP, threads: int | None = None,
-          msg: bool = False) -> SolveInfo:
-    """Solve in place; return what happened (never raises for infeasible or time limit)."""
+          msg: bool = False, periods: tuple[dict, dict] | None = None) -> SolveInfo:
+    """Solve in place; return what happened (never raises for infeasible or time limit).
+    `periods`: the plan's (column_period, stand_in) (build.PlanModel): HiGHS then solves
+    an integer plan period by period where it can (planner.optimize.periods)."""
     if time_limit is not None and not time_limit > 0:
         raise InputError(f"--time-limit {time_limit!r}: allowed: a positive number of seconds")
     engine = _solver(solver, time_limit, mip_gap, threads, msg)
+    if isinstance(engine, _InterruptibleHiGHS):
+        engine.periods = periods
     began = time.perf_counter()
     try:
         problem.solve(engine)

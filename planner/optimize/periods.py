@@ -1,0 +1,193 @@
+"""A plan split by period (docs/plan.md, "Periods apart"). Only purchases, reservations and the
+site (the linking columns) reach across periods; every other column (rentals, replicas,
+assignments, APIs) and every row that holds one belongs to a single period. With the linking
+columns fixed the plan falls apart into one small integer program per period, solved one by one
+(`complete`): exact, where HiGHS on the whole problem closes each period's rounding gap in one
+search tree (seconds against minutes on saas_usd). Two uses (planner.optimize.solve):
+- the commitments fixed (stress futures, `fixed_commitments`): the periods are the plan;
+- otherwise each period's optimum without commitments gives a plan to start from and a valid
+  row per period (`value_cuts`) that lifts the relaxation of branch and bound.
+Arrays are HiGHS's (`Highs.getLp()`, columns in its order); highspy only, no PuLP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+LINKING = -1  # period of a column that reaches across periods (purchases, reservations, site)
+FEASIBILITY_TOLERANCE = 1e-6  # of a row, relative to max(1, |bound|)
+
+
+@dataclass(frozen=True)
+class Blocks:
+    """Which period each column and row belongs to (LINKING: none)."""
+
+    column_period: np.ndarray
+    row_period: np.ndarray
+    periods: np.ndarray  # the distinct periods, ascending
+
+    @property
+    def linking(self) -> np.ndarray:
+        return np.flatnonzero(self.column_period == LINKING)
+
+
+@dataclass(frozen=True)
+class Completion:
+    """The cheapest plan with the linking columns fixed (`complete`)."""
+
+    values: np.ndarray  # every column
+    cost: float  # cost @ values
+    bound: float  # a lower bound on any plan with these linking values
+    period_bound: dict[int, float]  # lower bound of each period's own cost
+
+
+def _columnwise(lp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    import highspy
+
+    matrix = lp.a_matrix_
+    start, index = np.asarray(matrix.start_), np.asarray(matrix.index_)
+    value = np.asarray(matrix.value_, dtype=np.float64)
+    if matrix.format_ == highspy.MatrixFormat.kColwise:
+        return start, index, value
+    rows = np.repeat(np.arange(lp.num_row_), np.diff(start))  # row-wise: start per row
+    order = np.lexsort((rows, index))
+    counts = np.bincount(index, minlength=lp.num_col_)
+    return np.concatenate([[0], np.cumsum(counts)]), rows[order], value[order]
+
+
+def split(lp, column_period: np.ndarray) -> Blocks | None:
+    """The periods of `lp`'s rows, or None when a row holds columns of two periods (a limit
+    summed over months, say): then the plan does not fall apart."""
+    start, index, _ = _columnwise(lp)
+    nonzero_period = np.repeat(column_period, np.diff(start))
+    own = nonzero_period != LINKING
+    rows = index[own]
+    low = np.full(lp.num_row_, np.iinfo(np.int64).max)
+    high = np.full(lp.num_row_, LINKING, dtype=np.int64)
+    np.minimum.at(low, rows, nonzero_period[own])
+    np.maximum.at(high, rows, nonzero_period[own])
+    held = high != LINKING
+    if np.any(low[held] != high[held]):
+        return None
+    row_period = np.where(held, high, LINKING)
+    periods = np.unique(column_period[column_period != LINKING])
+    return Blocks(column_period.astype(np.int64), row_period, periods)
+
+
+def complete(highs, lp, blocks: Blocks, linking_values: np.ndarray, *, mip_gap: float,
+             deadline_s: float | None = None) -> Completion | None:
+    """The cheapest plan with the linking columns at `linking_values` (in `blocks.linking`
+    order): one integer program per period, the linking columns' share moved to the row
+    bounds. None when a period has no plan, a row of linking columns alone is broken, or
+    `deadline_s` (seconds left) runs out. Each period is solved to `mip_gap`, so the plan is
+    within `mip_gap` of the best with these linking values (costs are not negative)."""
+    import time
+
+    import highspy
+
+    from planner.optimize.solve import highs_banner_off_stdout
+
+    began = time.perf_counter()
+    start, index, value = _columnwise(lp)
+    cost = np.asarray(lp.col_cost_, dtype=np.float64)
+    col_lower, col_upper = np.asarray(lp.col_lower_), np.asarray(lp.col_upper_)
+    row_lower, row_upper = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
+    integrality = np.asarray([int(k) for k in lp.integrality_], dtype=np.int64) \
+        if len(lp.integrality_) else np.zeros(lp.num_col_, dtype=np.int64)
+    values = np.zeros(lp.num_col_)
+    linking = blocks.linking
+    values[linking] = linking_values
+    # The linking columns' share of each row, as if a column of constants.
+    nonzero_column = np.repeat(np.arange(lp.num_col_), np.diff(start))
+    activity = np.bincount(index, weights=value * values[nonzero_column], minlength=lp.num_row_)
+    shifted_lower, shifted_upper = row_lower - activity, row_upper - activity
+    alone = blocks.row_period == LINKING
+    slack = FEASIBILITY_TOLERANCE * np.maximum(1.0, np.abs(activity))
+    if np.any(activity[alone] < row_lower[alone] - slack[alone]) or \
+            np.any(activity[alone] > row_upper[alone] + slack[alone]):
+        return None
+    bound = float(cost[linking] @ linking_values)
+    period_bound = {}
+    local = np.full(lp.num_row_, -1, dtype=np.int64)
+    for period in blocks.periods:
+        columns = np.flatnonzero(blocks.column_period == period)
+        rows = np.flatnonzero(blocks.row_period == period)
+        local[rows] = np.arange(len(rows))
+        spans = [np.arange(start[c], start[c + 1]) for c in columns]
+        nonzeros = np.concatenate(spans) if spans else np.zeros(0, dtype=np.int64)
+        sub = highspy.HighsLp()
+        sub.num_col_, sub.num_row_ = len(columns), len(rows)
+        sub.col_cost_ = cost[columns]
+        sub.col_lower_, sub.col_upper_ = col_lower[columns], col_upper[columns]
+        sub.row_lower_, sub.row_upper_ = shifted_lower[rows], shifted_upper[rows]
+        sub.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        sub.a_matrix_.start_ = np.concatenate([[0], np.cumsum([len(s) for s in spans])])
+        sub.a_matrix_.index_ = local[index[nonzeros]]
+        sub.a_matrix_.value_ = value[nonzeros]
+        sub.integrality_ = [highspy.HighsVarType(int(k)) for k in integrality[columns]]
+        with highs_banner_off_stdout():
+            solver = highspy.Highs()
+        solver.passOptions(highs.getOptions())
+        solver.setOptionValue("output_flag", False)
+        solver.setOptionValue("mip_rel_gap", mip_gap)
+        if deadline_s is not None:
+            left_s = deadline_s - (time.perf_counter() - began)
+            if left_s <= 0:
+                return None
+            solver.setOptionValue("time_limit", left_s)
+        solver.passModel(sub)
+        solver.run()
+        if solver.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        values[columns] = solver.getSolution().col_value
+        info = solver.getInfo()
+        period_bound[int(period)] = float(info.mip_dual_bound) if integrality[columns].any() \
+            else float(info.objective_function_value)
+        bound += period_bound[int(period)]
+    return Completion(values, float(cost @ values), bound, period_bound)
+
+
+def value_cuts(lp, blocks: Blocks, base: Completion, stand_in: dict[int, list]
+               ) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """One valid row per period from the plan with the linking columns at their lower bounds
+    (`base`, usually no commitments): a period's own cost is at least its cost there, less
+    what renting stand-ins for the commitments above those bounds would cost:
+        sum own cost + sum_j R[j] x[j] >= base bound of the period + sum_j R[j] lower[j]
+    R[j] = sum of cost[o] x units over `stand_in[period]`'s (j, o, units): on-demand units of
+    the same GPU that replace one unit of commitment j in every row it holds in the period.
+    Valid because any plan with commitments x becomes one with the lower bounds by renting
+    the stand-ins (same GPUs in every slice; build.add_gpu_capacity records them). Periods
+    where a linking column in the period's rows has no stand-in get no row.
+    Returns (columns, coefficients, lower bound) per row."""
+    start, index, _ = _columnwise(lp)
+    cost = np.asarray(lp.col_cost_, dtype=np.float64)
+    lower = np.asarray(lp.col_lower_, dtype=np.float64)
+    nonzero_column = np.repeat(np.arange(lp.num_col_), np.diff(start))
+    in_rows: dict[int, set] = {}  # period -> linking columns in its rows
+    linking_nonzero = blocks.column_period[nonzero_column] == LINKING
+    for column, row in zip(nonzero_column[linking_nonzero], index[linking_nonzero],
+                           strict=True):
+        period = int(blocks.row_period[row])
+        if period != LINKING:
+            in_rows.setdefault(period, set()).add(int(column))
+    cuts = []
+    for period, floor in base.period_bound.items():
+        pairs = stand_in.get(period)
+        if pairs is None:
+            continue
+        replace: dict[int, float] = {}
+        for commitment, on_demand, units in set(pairs):
+            replace[commitment] = replace.get(commitment, 0.0) + cost[on_demand] * units
+        if not in_rows.get(period, set()) <= set(replace):
+            continue
+        own = np.flatnonzero((blocks.column_period == period) & (cost != 0))
+        columns = np.concatenate([own, np.array(sorted(replace), dtype=np.int64)])
+        coefficients = np.concatenate([cost[own], [replace[j] for j in sorted(replace)]])
+        rhs = floor + sum(replace[j] * lower[j] for j in replace)
+        cuts.append((columns, coefficients, rhs))
+    return cuts
+
+
+__all__ = ["Blocks", "Completion", "LINKING", "complete", "split", "value_cuts"]
