@@ -1,0 +1,137 @@
+"""The plan split by period (planner/optimize/periods.py), worked on paper.
+
+Two months, one commitment x (a GPU reserved for both months, 10 a unit), per month p an
+on-demand GPU o_p (6 a month, whole) and an API a_p (8 per GPU's worth of tokens). Each month
+needs 1.5 GPUs' worth:  g_p + a_p = 1.5,  g_p <= x + o_p.
+- Without the reservation a month costs 10 (one on-demand GPU, half a GPU's worth by API:
+  6 + 4; two GPUs or all API cost 12): 20 in all.
+- Reserving one GPU: 10 + 2 x 4 (the half by API) = 18, the optimum; two: 20.
+- The value row of a month (a month's own cost, less what renting a stand-in for x saves):
+  6 o_p + 8 a_p + 6 x >= 10. At the optimum 4 + 6 = 10: tight.
+"""
+
+import numpy as np
+import pulp
+import pytest
+
+from planner.inputs import build_inputs
+from planner.loading import load
+from planner.optimize import build as lp
+from planner.optimize import periods
+from planner.optimize import solve as solve_module
+from planner.optimize.plan import optimize
+from planner.optimize.solve import solve
+from planner.studies.bench import write_scenario
+
+
+def _two_months(x_low: float = 0, x_high: float | None = None):
+    problem = pulp.LpProblem("two_months", pulp.LpMinimize)
+    x = problem.add_variable("reserve", x_low, x_high, pulp.LpInteger)
+    own = {}
+    column_period = {}
+    terms = [10 * x]
+    for p in (0, 1):
+        o = problem.add_variable(f"on_demand_{p}", 0, None, pulp.LpInteger)
+        a = problem.add_variable(f"api_{p}", 0)
+        g = problem.add_variable(f"assign_{p}", 0)
+        problem += g + a == 1.5, f"demand_{p}"
+        problem += g - x - o <= 0, f"capacity_{p}"
+        terms += [6 * o, 8 * a]
+        own[p] = (o, a, g)
+        column_period.update({o: p, a: p, g: p})
+    problem += pulp.lpSum(terms)
+    stand_in = {p: [(x, own[p][0], 1)] for p in (0, 1)}
+    return problem, x, own, column_period, stand_in
+
+
+def _highs_model(problem):
+    """The problem loaded in HiGHS as `solve` loads it (columns in name order)."""
+    engine = solve_module._InterruptibleHiGHS(msg=False)
+    variables = sorted(problem.variables(), key=lambda v: v.name)
+    engine.createAndConfigureSolver(problem)
+    engine._load(problem, variables)
+    return problem.solverModel, variables, {v.name: i for i, v in enumerate(variables)}
+
+
+def test_each_month_alone_and_the_value_rows_match_the_paper():
+    problem, x, own, column_period, stand_in = _two_months()
+    highs, variables, position = _highs_model(problem)
+    model = highs.getLp()
+    column_period_array = np.array([column_period.get(v, periods.LINKING) for v in variables])
+    blocks = periods.split(model, column_period_array)
+    assert blocks is not None and list(blocks.periods) == [0, 1]
+    assert list(blocks.linking) == [position["reserve"]]
+
+    without = periods.complete(highs, model, blocks, np.array([0.0]), mip_gap=1e-9)
+    assert without.cost == pytest.approx(20)
+    assert without.period_bound == pytest.approx({0: 10, 1: 10})
+    assert without.bound == pytest.approx(20)
+    one = periods.complete(highs, model, blocks, np.array([1.0]), mip_gap=1e-9)
+    assert one.cost == pytest.approx(18)
+    assert one.values[position["api_0"]] == pytest.approx(0.5)
+    assert one.values[position["on_demand_0"]] == pytest.approx(0)
+
+    indexed = {p: [(position[j.name], position[o.name], n) for j, o, n in pairs]
+               for p, pairs in stand_in.items()}
+    cuts = periods.value_cuts(model, blocks, without, indexed)
+    assert len(cuts) == 2
+    for p, (columns, coefficients, floor) in enumerate(cuts):
+        row = {variables[c].name: v for c, v in zip(columns, coefficients, strict=True)}
+        assert row == pytest.approx({f"on_demand_{p}": 6, f"api_{p}": 8, "reserve": 6})
+        assert floor == pytest.approx(10)
+        # valid at the optimum (x = 1, half a GPU's worth by API), tight there
+        assert 8 * 0.5 + 6 * 1 >= floor - 1e-9
+
+
+def test_a_month_without_a_stand_in_gets_no_value_row():
+    problem, _, _, column_period, _ = _two_months()
+    highs, variables, position = _highs_model(problem)
+    model = highs.getLp()
+    blocks = periods.split(model, np.array([column_period.get(v, periods.LINKING)
+                                            for v in variables]))
+    base = periods.complete(highs, model, blocks, np.array([0.0]), mip_gap=1e-9)
+    only_first = {0: [(position["reserve"], position["on_demand_0"], 1)], 1: None}
+    assert len(periods.value_cuts(model, blocks, base, only_first)) == 1
+
+
+def test_a_row_across_months_keeps_the_plan_whole():
+    problem, _, own, column_period, _ = _two_months()
+    problem += own[0][1] + own[1][1] <= 2.5, "api_budget"  # a limit summed over both months
+    highs, variables, _ = _highs_model(problem)
+    assert periods.split(highs.getLp(), np.array([column_period.get(v, periods.LINKING)
+                                                  for v in variables])) is None
+
+
+@pytest.mark.parametrize("fixed", [None, 0, 1])
+def test_the_plan_by_period_is_the_optimum(fixed):
+    # Free: the months apart start branch and bound from 20 and it finds 18 (reserve one).
+    # Fixed (a stress future's commitments): the months apart are the plan, no search.
+    low, high = (0, None) if fixed is None else (fixed, fixed)
+    problem, x, own, column_period, stand_in = _two_months(low, high)
+    info = solve(problem, mip_gap=1e-9, periods=(column_period, stand_in))
+    assert info.status.value == "optimal"
+    assert info.objective == pytest.approx({None: 18, 0: 20, 1: 18}[fixed])
+    assert x.varValue == pytest.approx(1 if fixed is None else fixed)
+    assert own[0][1].varValue == pytest.approx(0.5)  # half a GPU's worth by API each month
+    # fixed: no branch and bound ran (the stand-in for HiGHS of a plan proven without it)
+    assert isinstance(problem.solverModel, solve_module._Stopped) == (fixed is not None)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_future_with_fixed_commitments_solved_by_period_is_the_whole_optimum(
+        tmp_path, seed, monkeypatch):
+    # Random small scenarios (bench generator, 12 months): the plan's commitments fixed, as
+    # stress fixes them in each future; the months apart give what HiGHS gives on the whole.
+    inputs = build_inputs(load(write_scenario("small", tmp_path, seed=seed),
+                               sets=["months=12"]))
+    commitments = optimize(inputs).commitments
+    calls = []
+    original = periods.complete
+    monkeypatch.setattr(periods, "complete",
+                        lambda *a, **k: calls.append(1) or original(*a, **k))
+    by_period = optimize(inputs, fixed_commitments=commitments, mip_gap=1e-6)
+    assert calls == [1]  # one completion: the fixed commitments
+    built = lp.build(inputs, fixed_commitments=commitments)
+    whole = solve(built.problem, mip_gap=1e-6)
+    assert by_period.solver["status"] == whole.status.value == "optimal"
+    assert by_period.npv == pytest.approx(whole.objective * built.money_scale, rel=1e-6)
