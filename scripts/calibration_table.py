@@ -4,6 +4,7 @@
     python scripts/calibration_table.py --print  # print it instead
     python scripts/calibration_table.py --fit    # refit every family on its fit rows (JSON)
     python scripts/calibration_table.py --lengths  # refit under other assumed MLPerf input lengths
+    python scripts/calibration_table.py --allreduce  # refit with slower all-reduces
 """
 
 from __future__ import annotations
@@ -51,9 +52,38 @@ def length_sensitivity(catalog, rows) -> str:
     return "\n".join(out)
 
 
+def allreduce_sensitivity(catalog, rows) -> str:
+    """Refit with every GPU's scale-up bandwidth scaled by k (the all-reduce rate a step pays):
+    the Hopper fit loss on its fit rows against the held-out and known-length medians."""
+    out = ["| all-reduce at k x link | Hopper fit loss (fit rows) | Hopper factors "
+           "| GEMM half rows | Hopper held-out median | all held-out median "
+           "| known-length median |",
+           "| ---: | ---: | --- | ---: | ---: | ---: | ---: |"]
+    for k in (0.5, 0.6, 0.7, 0.8, 0.9, 1.0):
+        gpus = {gid: g.model_copy(update={"scale_up_bandwidth_gb_per_s":
+                                          g.scale_up_bandwidth_gb_per_s * k})
+                for gid, g in catalog.gpus.items()}
+        slower = catalog.model_copy(update={"gpus": gpus})
+        fits = calibration.fit_all(slower, rows)
+        fitted = calibration.apply_fit(slower, fits)
+        hopper_fit = [r for r in rows if r.family == "hopper" and not r.held_out]
+        s = calibration.summary(calibration.table(fitted, rows))
+        h = fits[0]
+        out.append(f"| {k:g} | {calibration._loss(fitted, hopper_fit):.3f} | "
+                   f"{h['engine_bandwidth_efficiency']:g} x {h['engine_compute_efficiency']:g} | "
+                   f"{h['gemm_half_efficiency_rows']:g} | "
+                   f"{calibration._pct(s['hopper']['held_out']['median_error'])} | "
+                   f"{calibration._pct(s['held_out']['median_error'])} | "
+                   f"{calibration._pct(s['known_lengths']['median_error'])} |")
+    return "\n".join(out)
+
+
 def main(argv: list[str]) -> int:
     catalog = load_catalog().catalog
     rows = calibration.load_rows()
+    if "--allreduce" in argv:
+        print(allreduce_sensitivity(catalog, rows))
+        return 0
     if "--lengths" in argv:
         print(length_sensitivity(catalog, rows))
         return 0
