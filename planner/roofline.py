@@ -171,11 +171,14 @@ def kv_bytes_per_token(model: Model, kv_precision: str) -> float:
     return 2 * model.layers * model.kv_heads * model.head_dim * size
 
 
-def kv_shards(model: Model, tp: int) -> int:
-    """Into how many disjoint parts a TP group splits the KV cache. GQA shards by KV head, so a
-    group wider than kv_heads replicates heads; MLA has no heads in its latent, so it is served
-    with data-parallel attention (each GPU keeps the latents of its own sequences)."""
-    return tp if model.attention == "mla" else min(tp, model.kv_heads)
+def kv_shards(model: Model, tp: int, pipeline_stages: int = 1) -> int:
+    """Into how many disjoint parts a group of `tp` GPUs splits the KV cache. GQA shards by KV
+    head, so a tensor-parallel width above kv_heads replicates heads; MLA has no heads in its
+    latent, so it is served with data-parallel attention (each GPU keeps the latents of its own
+    sequences). Pipeline stages split the layers, so each holds its own layers' cache."""
+    if model.attention == "mla":
+        return tp
+    return min(tp // pipeline_stages, model.kv_heads) * pipeline_stages
 
 
 def moe_params(model: Model) -> tuple[float, float]:
@@ -285,7 +288,7 @@ def allreduce_seconds(model: Model, r: Rates, tp: int, tokens: float) -> float:
 
 def decode_step(model: Model, r: Rates, *, precision: str, kv_precision: str, tp: int,
                 batch: int, context: float, prefill_tokens: float = 0.0,
-                prefill_context: float = 0.0) -> Step:
+                prefill_context: float = 0.0, pipeline_stages: int = 1) -> Step:
     """Time of one step of `batch` decoding sequences at mean `context` tokens, per GPU, with
     `prefill_tokens` tokens of new requests' prompts in the same forward pass (mixed batching:
     TensorRT-LLM in-flight batching with chunked context, vLLM/SGLang chunked prefill); those
@@ -294,16 +297,24 @@ def decode_step(model: Model, r: Rates, *, precision: str, kv_precision: str, tp
     the matmuls take the larger of that read and their FLOPs. A dense matmul of few rows is slow
     because of its weight read, which the memory side already counts; a MoE's routed experts each
     see only rows x k/E of them (grouped GEMM), padded to the kernel's tiles, so those matmuls
-    run at M / (M + gemm_half_efficiency_rows) of their large-shape efficiency."""
+    run at M / (M + gemm_half_efficiency_rows) of their large-shape efficiency.
+    With `pipeline_stages` P > 1 the `tp` GPUs form P stages of tp/P tensor-parallel GPUs, each
+    holding 1/P of the layers, and the batch runs as P micro-batches that keep every stage busy
+    (TensorRT-LLM and vLLM pipeline parallelism): the step is one round in which every sequence
+    gets a token. Per GPU the FLOPs and KV reads are those of a tp-wide tensor-parallel group, but
+    each stage reads its weights once per micro-batch (P times a round) and all-reduces only
+    within its tp/P GPUs, for micro-batches of rows/P tokens."""
     rows = batch + prefill_tokens
-    kv_read = batch * context * kv_bytes_per_token(model, kv_precision) / kv_shards(model, tp)
-    weights_read = decode_weight_bytes(model, precision, rows) / tp
+    stages = pipeline_stages
+    kv_read = batch * context * kv_bytes_per_token(model, kv_precision) \
+        / kv_shards(model, tp, stages)
+    weights_read = stages * decode_weight_bytes(model, precision, rows / stages) / tp
     shared, _ = moe_params(model)
     shared_flops = 2.0 * min(shared, active_params(model)) * rows
     routed_flops = 2.0 * active_params(model) * rows - shared_flops
     gemm_flops = shared_flops
     if routed_flops > 0:
-        expert_rows = rows * model.experts_per_token / model.experts
+        expert_rows = rows / stages * model.experts_per_token / model.experts
         gemm_flops += routed_flops / (expert_rows / (expert_rows + r.gemm_half_rows))
     attention_flops = batch * attention_flops_per_token(model, context) \
         + prefill_tokens * attention_flops_per_token(model, prefill_context, decode=False)
@@ -312,7 +323,7 @@ def decode_step(model: Model, r: Rates, *, precision: str, kv_precision: str, tp
         gemm_compute_s=gemm_flops / tp / r.flops_per_s,
         attention_memory_s=kv_read / r.bandwidth_bytes_per_s,
         attention_compute_s=attention_flops / tp / r.flops_per_s,
-        comm_s=allreduce_seconds(model, r, tp, rows),
+        comm_s=allreduce_seconds(model, r, tp // stages, rows / stages),
         overhead_s=r.step_overhead_s,
     )
 
@@ -327,15 +338,21 @@ def decode_step_seconds(model: Model, gpu: Gpu, *, precision: str, batch: int = 
 
 
 def prefill_seconds(model: Model, r: Rates, *, precision: str, tp: int,
-                    input_tokens: int) -> tuple[float, float]:
+                    input_tokens: int, pipeline_stages: int = 1) -> tuple[float, float]:
     """(marginal, standalone) prefill time of one request's input on the group.
     Marginal: its compute and all-reduces inside a running batch, whose weight reads the decode
     step already pays. Standalone: alone, the larger of compute and one read of the weights,
-    plus the fixed overhead of one forward pass."""
-    compute = prefill_flops(model, input_tokens) / tp / r.flops_per_s
-    comm = allreduce_seconds(model, r, tp, input_tokens)
-    weights = decode_weight_bytes(model, precision, input_tokens) / tp / r.bandwidth_bytes_per_s
-    return compute + comm, max(compute, weights) + comm + r.step_overhead_s
+    plus the fixed overhead of one forward pass. With pipeline stages the marginal cost is
+    shared by all tp GPUs, but a prompt alone crosses the stages one after the other, so its
+    latency is that of one tp/P-wide tensor-parallel group."""
+    width = tp // pipeline_stages
+    flops = prefill_flops(model, input_tokens)
+    comm = allreduce_seconds(model, r, width, input_tokens)
+    alone = flops / width / r.flops_per_s
+    weights = decode_weight_bytes(model, precision, input_tokens) / width \
+        / r.bandwidth_bytes_per_s
+    return (flops / tp / r.flops_per_s + comm,
+            max(alone, weights) + comm + r.step_overhead_s)
 
 
 def poisson_utilization(batch: int, percentile: float = 0.99) -> float:
@@ -374,6 +391,7 @@ class _Deployment:
     fit_batch: int  # sequences that fit by memory alone
     prefill_marginal_s: float
     prefill_standalone_s: float
+    pipeline_stages: int = 1
 
     @property
     def max_batch(self) -> int:
@@ -390,10 +408,12 @@ class _Deployment:
                            kv_precision=self.kv_precision, tp=self.tp, batch=batch,
                            context=self.input_tokens + out / 2,
                            prefill_tokens=batch * self.input_tokens / out,
-                           prefill_context=(self.input_tokens + 1) / 2)
+                           prefill_context=(self.input_tokens + 1) / 2,
+                           pipeline_stages=self.pipeline_stages)
         decode_only = decode_step(self.model, self.rates, precision=self.precision,
                                   kv_precision=self.kv_precision, tp=self.tp, batch=batch,
-                                  context=self.input_tokens + out / 2)
+                                  context=self.input_tokens + out / 2,
+                                  pipeline_stages=self.pipeline_stages)
         # The share of each step the prompts add: the load on the "prefill server" a new
         # request waits for (M/D/1 mean wait), plus half a step for the step in progress.
         prefill_share = 1.0 - decode_only.total_s / step.total_s
@@ -403,15 +423,16 @@ class _Deployment:
 
 
 def _deployment(model: Model, gpu: Gpu, r: Rates, precision: str, kv_precision: str, tp: int,
-                input_tokens: int, output_tokens: int) -> _Deployment:
+                input_tokens: int, output_tokens: int, pipeline_stages: int = 1) -> _Deployment:
     kv_seq_per_gpu = (input_tokens + output_tokens) * kv_bytes_per_token(model, kv_precision) \
-        / kv_shards(model, tp)
+        / kv_shards(model, tp, pipeline_stages)
     free = r.usable_memory_bytes - weights_bytes(model, precision) / tp
     fit = max(0, math.floor(free / kv_seq_per_gpu)) if free > 0 else 0
     marginal, standalone = prefill_seconds(model, r, precision=precision, tp=tp,
-                                           input_tokens=input_tokens)
+                                           input_tokens=input_tokens,
+                                           pipeline_stages=pipeline_stages)
     return _Deployment(model, r, precision, kv_precision, tp, input_tokens, output_tokens,
-                       fit, marginal, standalone)
+                       fit, marginal, standalone, pipeline_stages)
 
 
 def default_kv_precision(gpu: Gpu, precision: str) -> str:
@@ -542,8 +563,9 @@ def _measured_factor(model: Model, gpu: Gpu, r: Rates, entry: MeasuredThroughput
 def _evaluate_tp(model: Model, gpu: Gpu, r: Rates, *, precision: str, kv_precision: str,
                  tp: int, input_tokens: int, output_tokens: int, batch: int | None,
                  ttft_ms: float | None, tpot_ms: float | None, ideal: bool, use_measured: bool,
-                 model_id: str, gpu_id: str) -> Throughput | str:
-    dep = _deployment(model, gpu, r, precision, kv_precision, tp, input_tokens, output_tokens)
+                 model_id: str, gpu_id: str, pipeline_stages: int = 1) -> Throughput | str:
+    dep = _deployment(model, gpu, r, precision, kv_precision, tp, input_tokens, output_tokens,
+                      pipeline_stages)
     if dep.max_batch < 1:
         return _no_fit_message(model, gpu, r, precision, kv_precision, tp, input_tokens,
                                output_tokens, model_id, gpu_id, ideal)
@@ -588,10 +610,13 @@ def _evaluate_tp(model: Model, gpu: Gpu, r: Rates, *, precision: str, kv_precisi
 def evaluate(model: Model, gpu: Gpu, *, precision: str, input_tokens: int, output_tokens: int,
              kv_precision: str | None = None, tp: int | None = None, batch: int | None = None,
              ttft_ms: float | None = None, tpot_ms: float | None = None, ideal: bool = False,
-             model_id: str = "", gpu_id: str = "", use_measured: bool = True) -> Throughput:
+             model_id: str = "", gpu_id: str = "", use_measured: bool = True,
+             pipeline_stages: int = 1) -> Throughput:
     """What one GPU serves. tp=None picks the degree (1, 2, 4, 8 ... up to gpus_per_node) with the
     most output tokens per GPU; batch=None picks the largest batch meeting the SLO (ms); a batch
     above what fits runs the largest that fits and reports the rest as queued.
+    pipeline_stages P splits the group's tp GPUs into P pipeline stages of tp/P (decode_step);
+    the calibration uses it for MLPerf systems run as TP x PP, the plans never do.
     Raises InputError for bad options, InfeasibleError (exit 3) when nothing fits or meets the
     SLO, with the explanation. use_measured=False ignores the catalog's measured entries."""
     if input_tokens < 1 or output_tokens < 1:
@@ -612,13 +637,17 @@ def evaluate(model: Model, gpu: Gpu, *, precision: str, input_tokens: int, outpu
         raise InputError(f"--tp must be between 1 and {gpu.gpus_per_node} (the GPUs of one "
                          f"{gpu_id or 'GPU'} node), got {tp}")
     choices = [tp] if tp is not None else [n for n in TP_CHOICES if n <= gpu.gpus_per_node]
+    if pipeline_stages < 1 or any(n % pipeline_stages for n in choices):
+        raise InputError(f"pipeline_stages must be at least 1 and divide the group's GPUs, got "
+                         f"{pipeline_stages} for tp {tp}")
     results: list[Throughput] = []
     reasons: list[str] = []
     for n in choices:
         got = _evaluate_tp(model, gpu, r, precision=precision, kv_precision=kv, tp=n,
                            input_tokens=input_tokens, output_tokens=output_tokens, batch=batch,
                            ttft_ms=ttft_ms, tpot_ms=tpot_ms, ideal=ideal,
-                           use_measured=use_measured, model_id=model_id, gpu_id=gpu_id)
+                           use_measured=use_measured, model_id=model_id, gpu_id=gpu_id,
+                           pipeline_stages=pipeline_stages)
         (reasons if isinstance(got, str) else results).append(got)
     if not results:
         # The widest group's reason is the most informative (it fits best).

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from planner import roofline
+from planner.errors import InputError
 from planner.loading import load_catalog
 from planner.studies import calibration
 
@@ -181,3 +182,38 @@ def test_h200_interactive_runs_a_memory_bound_batch_of_about_120(catalog):
     assert t.tpot_ms == pytest.approx(39.9, abs=0.05) and t.tpot_ms == t.decode_step_ms
     predicted = t.output_tokens_per_s_per_gpu * roofline.poisson_utilization(t.batch)
     assert predicted / 2885.0 == pytest.approx(0.85, abs=0.005)
+
+
+# --------------------------------------------------------------------------- pipeline stages
+
+
+def test_pipeline_stages_split_layers_not_work(catalog):
+    # Llama-3.1-405B fp8 on 8 x H200 as TP4 x PP2 (MLPerf v5.1 Nebius Offline) against TP8, a
+    # step of 100 decode tokens at context 1,000: per GPU the FLOPs and KV reads are the same
+    # (8 KV shards either way: min(4, 8) x 2 stages = min(8, 8)); each stage reads its weights
+    # once per micro-batch (twice a round); the all-reduces run over 4 GPUs for micro-batches of
+    # 50 tokens: 126 layers x 2 x (2 x 3/4 x 50 x 16,384 x 2 B / 450 GB/s + 8 us) = 3.392 ms,
+    # against 126 x 2 x (2 x 7/8 x 100 x 16,384 x 2 B / 450 GB/s + 8 us) = 5.227 ms.
+    model, gpu = catalog.models["llama-3.1-405b"], catalog.gpus["H200"]
+    r = roofline.rates(gpu, "fp8")
+    args = dict(precision="fp8", kv_precision="fp8", tp=8, batch=100, context=1000)
+    tp8 = roofline.decode_step(model, r, **args)
+    pp2 = roofline.decode_step(model, r, **args, pipeline_stages=2)
+    assert pp2.gemm_compute_s == pytest.approx(tp8.gemm_compute_s)
+    assert pp2.attention_memory_s == pytest.approx(tp8.attention_memory_s)
+    assert pp2.gemm_memory_s == pytest.approx(2 * tp8.gemm_memory_s)
+    assert pp2.comm_s == pytest.approx(3.392e-3, abs=1e-6)
+    assert tp8.comm_s == pytest.approx(5.227e-3, abs=1e-6)
+    # A prompt alone crosses both stages in turn: its latency is a 4-GPU group's.
+    _, alone_pp2 = roofline.prefill_seconds(model, r, precision="fp8", tp=8, input_tokens=10_000,
+                                            pipeline_stages=2)
+    _, alone_tp4 = roofline.prefill_seconds(model, r, precision="fp8", tp=4, input_tokens=10_000)
+    assert alone_pp2 == pytest.approx(alone_tp4)
+    with pytest.raises(InputError, match="pipeline_stages"):
+        roofline.evaluate(model, gpu, precision="fp8", tp=8, pipeline_stages=3, input_tokens=1000,
+                          output_tokens=100)
+
+
+def test_pipeline_rows_name_their_stages(rows):
+    stages = {r.id: r.pipeline_stages for r in rows if r.pipeline_stages > 1}
+    assert stages == {"mlperf51-405b-b200-offline": 2, "mlperf51-405b-h200-offline": 2}

@@ -41,7 +41,7 @@ class Row:
     gpu: str
     precision: str
     kv_precision: str | None
-    tp: int | None
+    tp: int | None  # GPUs of the group (tensor x pipeline parallel)
     input_tokens: int
     input_known: bool
     output_tokens: int
@@ -53,6 +53,7 @@ class Row:
     measured: float  # output tokens/s per GPU
     note: str
     held_out: bool = field(default=False)
+    pipeline_stages: int = 1  # a TP x PP system: tp / pipeline_stages GPUs per stage
 
 
 def _opt(text: str, kind):
@@ -71,7 +72,8 @@ def load_rows(path: Path = ROWS_PATH) -> list[Row]:
                 concurrency=_opt(r["concurrency"], int), ttft_ms=_opt(r["ttft_ms"], float),
                 tpot_ms=_opt(r["tpot_ms"], float),
                 engine_max_batch=_opt(r["engine_max_batch"], int),
-                measured=float(r["measured_output_tokens_per_s_per_gpu"]), note=r["note"])
+                measured=float(r["measured_output_tokens_per_s_per_gpu"]), note=r["note"],
+                pipeline_stages=_opt(r.get("pp") or "", int) or 1)
             for r in raw]
     marked = []
     for family in FAMILIES:
@@ -92,7 +94,8 @@ def predict(catalog: Catalog, row: Row) -> float | None:
                               kv_precision=row.kv_precision, tp=row.tp,
                               input_tokens=row.input_tokens, output_tokens=row.output_tokens,
                               batch=row.concurrency, ttft_ms=row.ttft_ms, tpot_ms=row.tpot_ms,
-                              model_id=row.model, gpu_id=row.gpu, use_measured=False)
+                              model_id=row.model, gpu_id=row.gpu, use_measured=False,
+                              pipeline_stages=row.pipeline_stages)
     except (InfeasibleError, InputError):
         return None
     if row.scenario in POISSON_SCENARIOS:
@@ -295,6 +298,8 @@ def markdown(catalog: Catalog, rows: list[Row]) -> str:
     for x in results:
         r = x["row"]
         where = f"{r.gpu} x {r.tp}" if r.tp else r.gpu
+        if r.pipeline_stages > 1:
+            where += f" (TP{r.tp // r.pipeline_stages} PP{r.pipeline_stages})"
         kv = r.kv_precision or roofline.default_kv_precision(catalog.gpus[r.gpu], r.precision)
         shape = f"{'' if r.input_known else '~'}{r.input_tokens}/{r.output_tokens}"
         scenario = r.scenario + (f" {r.concurrency}" if r.concurrency else "") + (
