@@ -256,6 +256,25 @@ def test_bench_stress_reports_its_figures(run_cli, small):
     assert figures["hedged_expected_npv"] <= figures["base_expected_npv"] * (1 + 1e-9)
     assert run_cli("bench", "--stress", small, "--samples", "0").code == 2
     assert run_cli("bench", "--stress", small.parent / "missing.yaml").code == 2
+    # --set reaches the benched scenario (it was ignored): a bad multiplier is bad input.
+    bad = run_cli("bench", "--stress", small, "--samples", "1", "--workers", "1",
+                  "--set", "gpu_price_multiplier=-1")
+    assert bad.code == 2 and "gpu_price_multiplier" in bad.err
+
+
+def test_a_serial_stress_run_leaves_the_garbage_collector_as_it_was(small):
+    # Solves collect less often (planner.studies.stress.GC_THRESHOLD), in this process only
+    # while they run.
+    import gc
+
+    from planner.studies.stress import GC_THRESHOLD, StressOptions, stress
+
+    before = gc.get_threshold()
+    assert before != GC_THRESHOLD
+    result = stress(small, options=StressOptions(samples=2, workers=1, regret=False,
+                                                 hedge=False, progress=False))
+    assert result.monte_carlo["count"] == 2
+    assert gc.get_threshold() == before
 
 
 def test_hedge_over_more_variants_than_clusters(run_cli, small):

@@ -19,7 +19,9 @@ worker processes, results ordered by index so the numbers do not depend on the w
 
 from __future__ import annotations
 
+import gc
 import math
+import multiprocessing
 import os
 import sys
 import threading
@@ -289,6 +291,10 @@ def run_task(task: Task) -> dict[str, Any]:
     return out
 
 
+# What a worker process needs imported (planner.studies.engine preloads them in the
+# forkserver): this module, and through it loading, inputs, the builder and the solvers.
+WORKER_MODULES = ("planner.studies.stress", "planner.optimize.recourse",
+                  "planner.optimize.reuse")
 _KEPT = threading.local()  # per worker thread (Dask runs tasks in threads): its kept models
 KEPT_MODELS = 2  # kept per thread at most (each a few MB)
 
@@ -340,14 +346,31 @@ def run_tasks(tasks: Sequence[Task], engine: Engine, label: str, progress: bool
               ) -> list[dict[str, Any]]:
     """Solve tasks on `engine` (planner.studies.engine); results in task order."""
     shown = solve_module.SHOW_ELAPSED
+    threshold = gc.get_threshold()
     try:  # one progress line: ours, not each solve's elapsed seconds
-        return run_all(run_task, tasks, engine, label, progress, initializer=_quiet_solves)
+        return run_all(run_task, tasks, engine, label, progress, initializer=_worker_setup,
+                       preload=WORKER_MODULES)
     finally:
         solve_module.SHOW_ELAPSED = shown
+        gc.set_threshold(*threshold)  # a serial run collects less only while it runs
 
 
-def _quiet_solves() -> None:
+# Collect less often while solving: each solve makes and drops a PuLP model of tens of
+# thousands of objects, and with Python's default thresholds (700, 10, 10) the collector runs
+# every few hundred of them and, every hundred runs, rescans everything alive (the catalogs,
+# pandas, the kept models). Objects are freed by reference counting all the same; this only
+# spaces out the search for cycles. About 10% of a Monte Carlo sample's CPU (docs/stress.md).
+GC_THRESHOLD = (50_000, 20, 20)
+
+
+def _worker_setup() -> None:
+    """Each worker (and a serial run's own process): no per-solve elapsed line, and fewer
+    garbage collections; a worker process also freezes what it imported, so that the
+    collector no longer scans it (the forkserver's preloaded modules, planner.studies.engine)."""
     solve_module.SHOW_ELAPSED = False
+    if multiprocessing.parent_process() is not None:  # a worker: this process is ours
+        gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
 
 
 # --------------------------------------------------------------------------- the four parts
