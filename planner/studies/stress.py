@@ -641,7 +641,9 @@ def stress(scenario: Path | str, *, catalog_dir: Path | str | None = None,
                 for n, o in zip(names, own, strict=True)]
 
     # Regret: commitments of i fixed (at the prices they were signed at), recourse
-    # re-optimised under j. One solve per distinct (commitments, signed prices) and future.
+    # re-optimised under j. One solve per distinct (commitments, signed prices) and future,
+    # none where that is the future's own plan's set: its own plan is that recourse's optimum
+    # (up to the MIP gap, as a solve would be), already solved.
     regret: list[dict[str, Any]] = []
     summary: list[dict[str, Any]] = []
     evaluations: dict[tuple[str, str], dict[str, Any]] = {}
@@ -650,9 +652,11 @@ def stress(scenario: Path | str, *, catalog_dir: Path | str | None = None,
         signed = {n: (o["commitments"], o["signed"]) for n, o in zip(names, own, strict=True)}
         distinct = list(dict.fromkeys(signed[i] for i in feasible_names))
         pairs = [(c, j) for c in distinct for j in names]
+        solved = {(signed[j], j): o for j, o in zip(names, own, strict=True) if o["feasible"]}
+        todo = [p for p in pairs if p not in solved]
         outs = run("regret", [Task(k, sets=sets, variant=None if j == BASE else j, fixed=c[0],
-                                   locked=c[1], **common) for k, (c, j) in enumerate(pairs)])
-        solved = dict(zip(pairs, outs, strict=True))
+                                   locked=c[1], **common) for k, (c, j) in enumerate(todo)])
+        solved.update(zip(todo, outs, strict=True))
         evaluations = {(i, j): solved[(signed[i], j)] for i in feasible_names for j in names}
         regret = regret_rows(names, {n: o["npv"] for n, o in zip(names, own, strict=True)},
                              evaluations)
