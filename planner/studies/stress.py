@@ -777,12 +777,13 @@ def hedge_futures(loaded: loading.Loaded, chosen: Sequence[Future],
                            solver=options.solver, time_limit=options.hedge_time_limit,
                            mip_gap=options.mip_gap, cvar_weight=cvar_weight,
                            cvar_alpha=cvar_alpha,
-                           deterministic=[deterministic[i] for i in reps])
+                           deterministic=[deterministic[i] for i in reps],
+                           evaluate=k >= n)  # else evaluated on all N futures below
     except PlannerError as exc:
         out = {"status": "failed", "error": str(exc).splitlines()[0][:300],
                "expected_npv": None, "commitments": [], "npvs": []}
     program = {k2: out.get(k2) for k2 in ("status", "mip_gap", "variables", "constraints",
-                                          "error", "kept_base")}
+                                          "relaxed_recourse_columns", "error", "kept_base")}
     hedged_rows = tuple((c["kind"], c["offer"], c["month"], float(c["gpus"]))
                         for c in out.get("commitments") or [])
     result: dict[str, Any] = {
