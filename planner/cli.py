@@ -193,7 +193,8 @@ def cmd_bench(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
         if not Path(args.stress).is_file():
             raise InputError(f"--stress {args.stress}: no such scenario file")
         figures = run_stress_bench(args.stress, samples=args.samples, workers=args.workers,
-                                   seed=args.seed, regret=args.regret)
+                                   seed=args.seed, regret=args.regret, sets=tuple(args.sets),
+                                   catalog_dir=args.catalog)
         return figures, format_bench(figures), 0
     figures = run_bench(args.size, integer=args.integer, seed=args.seed, time_limit=args.time_limit,
                         repeats=args.repeat)

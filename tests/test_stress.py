@@ -75,6 +75,24 @@ def test_two_future_hedge_is_the_newsvendor_quantile(reserved, hedged_gpus, expe
     assert not out["kept_base"]
 
 
+def test_hedge_relaxes_the_recourse_in_the_program_and_evaluates_it_whole():
+    # Futures need 1.5 or 2.5 GPUs (1/2 each); R = 500 a reserved GPU-month, on-demand 730 a
+    # whole GPU-month. In the program only the reservation is whole: rentals may be fractions,
+    # E(x = 1) = 500 + (365 + 1,095) / 2 = 1,230, E(2) = 1,000 + (0 + 365) / 2 = 1,182.5,
+    # E(3) = 1,500: reserve 2. Evaluated with whole rentals: 1,000 + (0 + 730) / 2 = 1,365,
+    # the best whole plan too (x = 1: 500 + (730 + 1,460) / 2 = 1,595; x = 3: 1,500).
+    futures = [one_month(n, reserved_per_month=500.0, on_demand_per_hour=1.0)
+               for n in (1.5, 2.5)]
+    out = hedge_inputs(futures, mip_gap=0.0)
+    assert out["relaxed_recourse_columns"] > 0
+    assert [c["gpus"] for c in out["commitments"]] == pytest.approx([2.0], rel=1e-9)
+    assert out["expected_npv"] == pytest.approx(1365.0, rel=1e-9)
+    assert out["npvs"] == pytest.approx([1000.0, 1730.0], rel=1e-9)
+    whole = hedge_inputs(futures, mip_gap=0.0, whole_recourse=True)
+    assert whole["relaxed_recourse_columns"] == 0
+    assert whole["expected_npv"] == pytest.approx(1365.0, rel=1e-9)
+
+
 def test_cvar_weight_hedges_toward_the_bad_future():
     # R = 500 and full CVaR at alpha 0.5: only the worse future (3 GPUs) counts, so reserve 3:
     # cost 1,500 in both futures (R x 3), CVaR 1,500 (expectation alone would reserve 1).

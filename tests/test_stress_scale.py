@@ -78,8 +78,10 @@ def test_month0_reservation_costs_the_same_under_a_gpu_price_x2_future(small):
 def test_regret_solves_each_distinct_commitment_set_once(run_cli, tmp_path):
     # At 230,000 requests a day one whole L40S group (tp=8) serves the demand and twice it, so
     # base and demand_x2 reserve the same group from 2026-07 at the same price; api_cheap (API
-    # prices x 0.3) commits nothing: 2 distinct commitment sets x 3 futures = 6 solves, not 9;
-    # base's and demand_x2's rows are the same numbers.
+    # prices x 0.3) commits nothing: 2 distinct commitment sets x 3 futures = 6 cells, not 9,
+    # and 3 of them are a future's own plan (base and demand_x2 under the group, api_cheap
+    # under nothing), already solved: 3 solves; base's and demand_x2's rows are the same
+    # numbers.
     path = tmp_path / "small.yaml"
     path.write_text(SMALL.format(catalog=ROOT_CATALOG).replace(
         "requests_per_day: 98400", "requests_per_day: 230000"), encoding="utf-8")
@@ -87,10 +89,13 @@ def test_regret_solves_each_distinct_commitment_set_once(run_cli, tmp_path):
                   "--json").json()
     commitments = {v["name"]: v["commitments"] for v in doc["variants"]}
     assert commitments["base"] == commitments["demand_x2"] != commitments["api_cheap"] == []
-    assert doc["solves"]["regret"] == 6
+    assert doc["solves"]["regret"] == 3
     npv = {(r["plan_from"], r["evaluated_under"]): r["npv"] for r in doc["regret"]}
+    own = {v["name"]: v["npv"] for v in doc["variants"]}
     for future in ("base", "demand_x2", "api_cheap"):
         assert npv[("base", future)] == npv[("demand_x2", future)]
+    assert npv[("base", "base")] == own["base"] and npv[("base", "demand_x2")] == \
+        own["demand_x2"] and npv[("api_cheap", "api_cheap")] == own["api_cheap"]
     mc = doc["monte_carlo"]
     # Every recourse LP came back whole here: exact, gap 0, no branch and bound.
     assert mc["lp_whole"] == 2 and mc["largest_gap"] == 0.0
@@ -256,6 +261,25 @@ def test_bench_stress_reports_its_figures(run_cli, small):
     assert figures["hedged_expected_npv"] <= figures["base_expected_npv"] * (1 + 1e-9)
     assert run_cli("bench", "--stress", small, "--samples", "0").code == 2
     assert run_cli("bench", "--stress", small.parent / "missing.yaml").code == 2
+    # --set reaches the benched scenario (it was ignored): a bad multiplier is bad input.
+    bad = run_cli("bench", "--stress", small, "--samples", "1", "--workers", "1",
+                  "--set", "gpu_price_multiplier=-1")
+    assert bad.code == 2 and "gpu_price_multiplier" in bad.err
+
+
+def test_a_serial_stress_run_leaves_the_garbage_collector_as_it_was(small):
+    # Solves collect less often (planner.studies.stress.GC_THRESHOLD), in this process only
+    # while they run.
+    import gc
+
+    from planner.studies.stress import GC_THRESHOLD, StressOptions, stress
+
+    before = gc.get_threshold()
+    assert before != GC_THRESHOLD
+    result = stress(small, options=StressOptions(samples=2, workers=1, regret=False,
+                                                 hedge=False, progress=False))
+    assert result.monte_carlo["count"] == 2
+    assert gc.get_threshold() == before
 
 
 def test_hedge_over_more_variants_than_clusters(run_cli, small):

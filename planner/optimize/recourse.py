@@ -195,4 +195,21 @@ def highs_alone_seconds(inputs: PlanInputs, *, fixed_commitments: pd.DataFrame |
     return seconds, objective
 
 
-__all__ += ["highs_alone_seconds"]
+def relax_second_stage(model: lp.TwoStageModel) -> int:
+    """Drop the integrality of every column of a two-stage program but its first stage
+    (purchases and reservations, shared and per future): the recourse (whole GPUs rented,
+    replicas) becomes continuous, the commitments stay whole. The program is then a relaxation
+    of the recourse only; its commitments must be evaluated with the exact recourse
+    (planner.studies.hedge does). Returns the columns relaxed."""
+    first = {id(v) for v in model.first_stage.values()}
+    for future in model.futures:
+        first.update(id(v) for v in (*future.buy.values(), *future.reserve.values()))
+    relaxed = 0
+    for var in model.problem.variables():
+        if var.cat == pulp.LpInteger and id(var) not in first:
+            var.cat = pulp.LpContinuous
+            relaxed += 1
+    return relaxed
+
+
+__all__ += ["highs_alone_seconds", "relax_second_stage"]

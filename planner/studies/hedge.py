@@ -33,16 +33,26 @@ def hedge_inputs(futures: Sequence[PlanInputs], weights: Sequence[float] | None 
                  solver: str = "highs", time_limit: float | None = HEDGE_TIME_LIMIT_S,
                  mip_gap: float = DEFAULT_MIP_GAP, cvar_weight: float = 0.0,
                  cvar_alpha: float = 0.9,
-                 deterministic: Sequence[float | None] | None = None) -> dict[str, Any]:
+                 deterministic: Sequence[float | None] | None = None,
+                 whole_recourse: bool = False, evaluate: bool = True) -> dict[str, Any]:
     """The two-stage stochastic program over `futures` (coefficient tables): one set of
     commitments shared by all, recourse per future, minimizing the weighted expected net
     present cost (plus cvar_weight x CVaR_alpha). `deterministic`: the base plan's commitments'
     npv in each future (None: infeasible); when not given and `base_commitments` is, they are
     evaluated here. The hedged plan is never worse in expectation than the base commitments:
     those are a feasible first stage; if the solver stops (time limit, MIP gap) above them, the
-    base commitments are kept and `kept_base` says so."""
+    base commitments are kept and `kept_base` says so.
+
+    Only the commitments are whole in the program unless `whole_recourse`: the recourse's
+    integer columns (GPUs rented, replicas) are relaxed there, which makes the program an LP
+    in all but the first stage (the 8-future program of tests/data/saas_two_workloads.yaml
+    stopped at its 300 s limit with them whole), and its commitments are then evaluated with
+    the exact recourse in every future (`evaluate`; a caller that evaluates them on more
+    futures itself, planner.studies.stress, passes False and gets the program's own, relaxed,
+    costs in `npvs`)."""
     from planner.optimize import build as lp
     from planner.optimize.plan import optimize
+    from planner.optimize.recourse import recourse, relax_second_stage
     from planner.optimize.solve import solve
     from planner.results import compute_result
 
@@ -62,13 +72,14 @@ def hedge_inputs(futures: Sequence[PlanInputs], weights: Sequence[float] | None 
     began = time.perf_counter()
     built = lp.build_two_stage(list(futures), weights, relax=relax, cvar_weight=cvar_weight,
                                cvar_alpha=cvar_alpha)
+    relaxed = 0 if relax or whole_recourse else relax_second_stage(built)
     info = solve(built.problem, solver=solver, time_limit=time_limit, mip_gap=mip_gap)
     seconds = time.perf_counter() - began
     out: dict[str, Any] = {
         "method": "two-stage stochastic program", "futures": n, "weights": weights,
         "cvar_weight": cvar_weight, "cvar_alpha": cvar_alpha, "status": info.status.value,
         "seconds": seconds, "mip_gap": info.mip_gap, "variables": built.variables,
-        "constraints": built.constraints}
+        "constraints": built.constraints, "relaxed_recourse_columns": relaxed}
     det_ok = deterministic is not None and all(v is not None for v in deterministic)
     det_expected = float(sum(w * v for w, v in zip(weights, deterministic, strict=True))) \
         if det_ok else None
@@ -84,9 +95,33 @@ def hedge_inputs(futures: Sequence[PlanInputs], weights: Sequence[float] | None 
                                 {"scenario": inputs.name, "future": k})
         npvs.append(float(result.npv))
         frames.append(result.commitments)
-    expected = float(sum(w * v for w, v in zip(weights, npvs, strict=True)))
     commitments = frames[0][COMMITMENT_COLUMNS] if frames else pd.DataFrame(
         columns=COMMITMENT_COLUMNS)
+    if relaxed and evaluate:
+        # The program's recourse was relaxed: the commitments' cost in each future is the
+        # exact recourse's (None: that future cannot be served with them).
+        fixed = commitments.reset_index(drop=True)
+        exact: list[float | None] = []
+        for inputs in futures:
+            try:
+                exact.append(float(recourse(inputs, fixed_commitments=fixed, solver=solver,
+                                            mip_gap=mip_gap).npv))
+            except (InfeasibleError, SolverError, InputError):
+                exact.append(None)
+        if any(v is None for v in exact):
+            out.update(expected_npv=None, npvs=[], commitments=[], kept_base=False,
+                       error="the hedged commitments cannot serve every future")
+            if det_ok and base_commitments is not None:
+                out.update(error=None, kept_base=True, npvs=list(deterministic),
+                           expected_npv=det_expected,
+                           commitments=_records(base_commitments[COMMITMENT_COLUMNS]),
+                           cvar_npv=cvar(list(deterministic), weights, cvar_alpha),
+                           deterministic_cvar_npv=cvar(list(deterministic), weights,
+                                                       cvar_alpha),
+                           differences=[])
+            return out
+        npvs = exact
+    expected = float(sum(w * v for w, v in zip(weights, npvs, strict=True)))
 
     def score(values: list[float]) -> float:  # the program's objective, in money
         return (1 - cvar_weight) * float(np.dot(weights, values)) + cvar_weight * cvar(

@@ -19,7 +19,9 @@ worker processes, results ordered by index so the numbers do not depend on the w
 
 from __future__ import annotations
 
+import gc
 import math
+import multiprocessing
 import os
 import sys
 import threading
@@ -289,6 +291,10 @@ def run_task(task: Task) -> dict[str, Any]:
     return out
 
 
+# What a worker process needs imported (planner.studies.engine preloads them in the
+# forkserver): this module, and through it loading, inputs, the builder and the solvers.
+WORKER_MODULES = ("planner.studies.stress", "planner.optimize.recourse",
+                  "planner.optimize.reuse")
 _KEPT = threading.local()  # per worker thread (Dask runs tasks in threads): its kept models
 KEPT_MODELS = 2  # kept per thread at most (each a few MB)
 
@@ -340,14 +346,31 @@ def run_tasks(tasks: Sequence[Task], engine: Engine, label: str, progress: bool
               ) -> list[dict[str, Any]]:
     """Solve tasks on `engine` (planner.studies.engine); results in task order."""
     shown = solve_module.SHOW_ELAPSED
+    threshold = gc.get_threshold()
     try:  # one progress line: ours, not each solve's elapsed seconds
-        return run_all(run_task, tasks, engine, label, progress, initializer=_quiet_solves)
+        return run_all(run_task, tasks, engine, label, progress, initializer=_worker_setup,
+                       preload=WORKER_MODULES)
     finally:
         solve_module.SHOW_ELAPSED = shown
+        gc.set_threshold(*threshold)  # a serial run collects less only while it runs
 
 
-def _quiet_solves() -> None:
+# Collect less often while solving: each solve makes and drops a PuLP model of tens of
+# thousands of objects, and with Python's default thresholds (700, 10, 10) the collector runs
+# every few hundred of them and, every hundred runs, rescans everything alive (the catalogs,
+# pandas, the kept models). Objects are freed by reference counting all the same; this only
+# spaces out the search for cycles. About 10% of a Monte Carlo sample's CPU (docs/stress.md).
+GC_THRESHOLD = (50_000, 20, 20)
+
+
+def _worker_setup() -> None:
+    """Each worker (and a serial run's own process): no per-solve elapsed line, and fewer
+    garbage collections; a worker process also freezes what it imported, so that the
+    collector no longer scans it (the forkserver's preloaded modules, planner.studies.engine)."""
     solve_module.SHOW_ELAPSED = False
+    if multiprocessing.parent_process() is not None:  # a worker: this process is ours
+        gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
 
 
 # --------------------------------------------------------------------------- the four parts
@@ -618,7 +641,9 @@ def stress(scenario: Path | str, *, catalog_dir: Path | str | None = None,
                 for n, o in zip(names, own, strict=True)]
 
     # Regret: commitments of i fixed (at the prices they were signed at), recourse
-    # re-optimised under j. One solve per distinct (commitments, signed prices) and future.
+    # re-optimised under j. One solve per distinct (commitments, signed prices) and future,
+    # none where that is the future's own plan's set: its own plan is that recourse's optimum
+    # (up to the MIP gap, as a solve would be), already solved.
     regret: list[dict[str, Any]] = []
     summary: list[dict[str, Any]] = []
     evaluations: dict[tuple[str, str], dict[str, Any]] = {}
@@ -627,9 +652,11 @@ def stress(scenario: Path | str, *, catalog_dir: Path | str | None = None,
         signed = {n: (o["commitments"], o["signed"]) for n, o in zip(names, own, strict=True)}
         distinct = list(dict.fromkeys(signed[i] for i in feasible_names))
         pairs = [(c, j) for c in distinct for j in names]
+        solved = {(signed[j], j): o for j, o in zip(names, own, strict=True) if o["feasible"]}
+        todo = [p for p in pairs if p not in solved]
         outs = run("regret", [Task(k, sets=sets, variant=None if j == BASE else j, fixed=c[0],
-                                   locked=c[1], **common) for k, (c, j) in enumerate(pairs)])
-        solved = dict(zip(pairs, outs, strict=True))
+                                   locked=c[1], **common) for k, (c, j) in enumerate(todo)])
+        solved.update(zip(todo, outs, strict=True))
         evaluations = {(i, j): solved[(signed[i], j)] for i in feasible_names for j in names}
         regret = regret_rows(names, {n: o["npv"] for n, o in zip(names, own, strict=True)},
                              evaluations)
@@ -750,12 +777,13 @@ def hedge_futures(loaded: loading.Loaded, chosen: Sequence[Future],
                            solver=options.solver, time_limit=options.hedge_time_limit,
                            mip_gap=options.mip_gap, cvar_weight=cvar_weight,
                            cvar_alpha=cvar_alpha,
-                           deterministic=[deterministic[i] for i in reps])
+                           deterministic=[deterministic[i] for i in reps],
+                           evaluate=k >= n)  # else evaluated on all N futures below
     except PlannerError as exc:
         out = {"status": "failed", "error": str(exc).splitlines()[0][:300],
                "expected_npv": None, "commitments": [], "npvs": []}
     program = {k2: out.get(k2) for k2 in ("status", "mip_gap", "variables", "constraints",
-                                          "error", "kept_base")}
+                                          "relaxed_recourse_columns", "error", "kept_base")}
     hedged_rows = tuple((c["kind"], c["offer"], c["month"], float(c["gpus"]))
                         for c in out.get("commitments") or [])
     result: dict[str, Any] = {

@@ -21,11 +21,12 @@ from planner.studies.locked import lock_prices, signed_prices
 from planner.studies.stress import StressOptions, StressResult, sample_futures, stress
 
 
-def _timed(scenario: str, options: StressOptions) -> tuple[StressResult, float, float]:
+def _timed(scenario: str, options: StressOptions, sets: tuple[str, ...] = (),
+           catalog_dir: str | None = None) -> tuple[StressResult, float, float]:
     """One stress run: the result, its wall seconds and CPU seconds (workers included)."""
     began = time.perf_counter()
     cpu = os.times()
-    result = stress(scenario, options=options)
+    result = stress(scenario, catalog_dir=catalog_dir, sets=sets, options=options)
     wall = time.perf_counter() - began
     after = os.times()
     cpu_s = (after.user + after.children_user + after.system + after.children_system
@@ -54,9 +55,11 @@ def _largest_difference(a: StressResult, b: StressResult) -> float | None:
 
 def run_stress_bench(scenario: str, *, samples: int = 100, workers: int = 2, seed: int = 0,
                      regret: bool = False, hedge: bool = True,
-                     compare: bool = True) -> dict[str, Any]:
-    """`scenario`'s stress run, timed: rebuilt per sample (when `compare`), then built once;
-    then HiGHS alone on sample 0's recourse problem."""
+                     compare: bool = True, sets: tuple[str, ...] = (),
+                     catalog_dir: str | None = None) -> dict[str, Any]:
+    """`scenario`'s stress run (with `sets` and `catalog_dir`, as `planner stress --set
+    --catalog`), timed: rebuilt per sample (when `compare`), then built once; then HiGHS
+    alone on sample 0's recourse problem."""
     from planner.errors import InputError
     from planner.optimize.recourse import highs_alone_seconds
 
@@ -64,11 +67,13 @@ def run_stress_bench(scenario: str, *, samples: int = 100, workers: int = 2, see
         raise InputError(f"--samples {samples}: allowed: 1 or more for --stress")
     options = dict(samples=samples, workers=workers, seed=seed, regret=regret, hedge=hedge,
                    progress=False)
-    before = _timed(scenario, StressOptions(**options, reuse=False)) if compare else None
-    result, wall, cpu_s = _timed(scenario, StressOptions(**options))
-    loaded = loading.load(scenario)
+    before = _timed(scenario, StressOptions(**options, reuse=False), sets,
+                    catalog_dir) if compare else None
+    result, wall, cpu_s = _timed(scenario, StressOptions(**options), sets, catalog_dir)
+    loaded = loading.load(scenario, catalog_dir=catalog_dir, sets=sets)
     future = sample_futures(loaded, 1, seed)[0]
-    inputs = lock_prices(build_inputs(loading.load(scenario, sets=future.sets)),
+    inputs = lock_prices(build_inputs(loading.load(scenario, catalog_dir=catalog_dir,
+                                                  sets=(*future.sets, *sets))),
                          signed_prices(build_inputs(loaded)))
     fixed = pd.DataFrame([[c[k] for k in COMMITMENT_COLUMNS]
                           for c in result.variants[0]["commitments"]],
