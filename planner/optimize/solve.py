@@ -293,7 +293,8 @@ class _InterruptibleHiGHS(pulp.HiGHS):
         (None: none, or the time limit ran out)."""
         from planner.optimize import periods
 
-        left_s = None if self.deadline is None else self.deadline - time.perf_counter()
+        # at most half the time left: branch and bound keeps the rest (and the dive's start)
+        left_s = None if self.deadline is None else (self.deadline - time.perf_counter()) / 2
         return periods.complete(highs, blocks.model, blocks.split, linking_values,
                                 mip_gap=self.gapRel or 0.0, deadline_s=left_s)
 
