@@ -22,11 +22,16 @@ FEASIBILITY_TOLERANCE = 1e-6  # of a row, relative to max(1, |bound|)
 
 @dataclass(frozen=True)
 class Blocks:
-    """Which period each column and row belongs to (LINKING: none)."""
+    """Which period each column and row belongs to (LINKING: none), and the matrix column-wise
+    (HiGHS's start/index/value arrays, and the column of each nonzero), read once by `split`."""
 
     column_period: np.ndarray
     row_period: np.ndarray
     periods: np.ndarray  # the distinct periods, ascending
+    start: np.ndarray
+    index: np.ndarray
+    value: np.ndarray
+    nonzero_column: np.ndarray
 
     @property
     def linking(self) -> np.ndarray:
@@ -60,8 +65,9 @@ def _columnwise(lp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def split(lp, column_period: np.ndarray) -> Blocks | None:
     """The periods of `lp`'s rows, or None when a row holds columns of two periods (a limit
     summed over months, say): then the plan does not fall apart."""
-    start, index, _ = _columnwise(lp)
-    nonzero_period = np.repeat(column_period, np.diff(start))
+    start, index, value = _columnwise(lp)
+    nonzero_column = np.repeat(np.arange(lp.num_col_), np.diff(start))
+    nonzero_period = column_period[nonzero_column]
     own = nonzero_period != LINKING
     rows = index[own]
     low = np.full(lp.num_row_, np.iinfo(np.int64).max)
@@ -73,7 +79,8 @@ def split(lp, column_period: np.ndarray) -> Blocks | None:
         return None
     row_period = np.where(held, high, LINKING)
     periods = np.unique(column_period[column_period != LINKING])
-    return Blocks(column_period.astype(np.int64), row_period, periods)
+    return Blocks(column_period.astype(np.int64), row_period, periods, start, index, value,
+                  nonzero_column)
 
 
 def complete(highs, lp, blocks: Blocks, linking_values: np.ndarray, *, mip_gap: float,
@@ -90,7 +97,7 @@ def complete(highs, lp, blocks: Blocks, linking_values: np.ndarray, *, mip_gap: 
     from planner.optimize.solve import highs_banner_off_stdout
 
     began = time.perf_counter()
-    start, index, value = _columnwise(lp)
+    start, index, value = blocks.start, blocks.index, blocks.value
     cost = np.asarray(lp.col_cost_, dtype=np.float64)
     col_lower, col_upper = np.asarray(lp.col_lower_), np.asarray(lp.col_upper_)
     row_lower, row_upper = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
@@ -100,8 +107,8 @@ def complete(highs, lp, blocks: Blocks, linking_values: np.ndarray, *, mip_gap: 
     linking = blocks.linking
     values[linking] = linking_values
     # The linking columns' share of each row, as if a column of constants.
-    nonzero_column = np.repeat(np.arange(lp.num_col_), np.diff(start))
-    activity = np.bincount(index, weights=value * values[nonzero_column], minlength=lp.num_row_)
+    activity = np.bincount(index, weights=value * values[blocks.nonzero_column],
+                           minlength=lp.num_row_)
     shifted_lower, shifted_upper = row_lower - activity, row_upper - activity
     alone = blocks.row_period == LINKING
     slack = FEASIBILITY_TOLERANCE * np.maximum(1.0, np.abs(activity))
@@ -161,10 +168,9 @@ def value_cuts(lp, blocks: Blocks, base: Completion, stand_in: dict[int, list]
     the stand-ins (same GPUs in every slice; build.add_gpu_capacity records them). Periods
     where a linking column in the period's rows has no stand-in get no row.
     Returns (columns, coefficients, lower bound) per row."""
-    start, index, _ = _columnwise(lp)
+    index, nonzero_column = blocks.index, blocks.nonzero_column
     cost = np.asarray(lp.col_cost_, dtype=np.float64)
     lower = np.asarray(lp.col_lower_, dtype=np.float64)
-    nonzero_column = np.repeat(np.arange(lp.num_col_), np.diff(start))
     in_rows: dict[int, set] = {}  # period -> linking columns in its rows
     linking_nonzero = blocks.column_period[nonzero_column] == LINKING
     for column, row in zip(nonzero_column[linking_nonzero], index[linking_nonzero],

@@ -303,6 +303,8 @@ class _InterruptibleHiGHS(pulp.HiGHS):
         commitments (their lower bounds) and the plan with the dive's commitments, each
         completed period by period, and the value rows the first gives
         (planner.optimize.periods.value_cuts). Returns the start for branch and bound."""
+        import highspy
+
         from planner.optimize import periods
 
         linking = blocks.split.linking
@@ -317,7 +319,7 @@ class _InterruptibleHiGHS(pulp.HiGHS):
         if base is not None:
             for columns, coefficients, floor in periods.value_cuts(
                     blocks.model, blocks.split, base, self.stand_in or {}):
-                highs.addRow(floor, highspy_inf(), len(columns), columns.astype(np.int32),
+                highs.addRow(floor, highspy.kHighsInf, len(columns), columns.astype(np.int32),
                              coefficients)
         if start is not None:
             _hand_start(highs, start)  # after the rows: a change of the model drops it
@@ -424,12 +426,6 @@ class _Blocks:
     model: object
     lower: object
     free: object
-
-
-def highspy_inf() -> float:
-    import highspy
-
-    return highspy.kHighsInf
 
 
 class _Stopped:
