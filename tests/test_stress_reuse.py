@@ -35,7 +35,8 @@ def test_kept_model_gives_the_hand_worked_costs_of_each_future():
     assert one.npv == pytest.approx(1000.0, rel=1e-9)
     assert one.solver["bound_npv"] == pytest.approx(750.0, rel=1e-9)
     # 2.5 GPUs: the relaxation rents half an on-demand GPU (1,000 + 730 = 1,730), not whole;
-    # the integer problem, on a copy of the kept model, rents a whole one: 1,000 + 1,460.
+    # the integer problem, on the kept model's numbers period by period (every commitment
+    # fixed: planner.optimize.periods.complete), rents a whole one: 1,000 + 1,460.
     half = recourse(_future(2.5, base), fixed_commitments=RESERVE_2, mip_gap=0.0, reuse=reuse)
     assert half.npv == pytest.approx(2460.0, rel=1e-9)
     assert not half.solver["lp_whole"] and half.solver["mip_gap"] == pytest.approx(0.0)
@@ -81,3 +82,26 @@ def test_build_once_gives_the_rebuild_sample_costs(small):  # noqa: F811
     assert [s["feasible"] for s in kept.monte_carlo["samples"]] == [
         s["feasible"] for s in rebuilt.monte_carlo["samples"]]
     assert kept.hedged["bound_npv"] == pytest.approx(rebuilt.hedged["bound_npv"], rel=1e-6)
+
+
+def test_a_future_own_plan_is_solved_period_by_period(monkeypatch):
+    # A stress future's own plan (no commitments fixed: a variant, a regret row) is solved as
+    # `plan` solves it, with the period map (planner.optimize.periods); without it HiGHS
+    # searched one tree for every month (274 s against 1.3 s on the stress bench's
+    # fast_growth variant, docs/stress.md).
+    import planner.optimize.recourse as recourse_module
+
+    seen = []
+    real = recourse_module.solve
+
+    def spy(problem, **kwargs):
+        seen.append(kwargs.get("periods"))
+        return real(problem, **kwargs)
+
+    monkeypatch.setattr(recourse_module, "solve", spy)
+    # 2.5 GPUs a month: 3 reserved (1,500) beat 2 reserved and an on-demand GPU all month
+    # (1,000 + 730 h x 1).
+    own = recourse(one_month(2.5, reserved_per_month=500.0, on_demand_per_hour=1.0),
+                   fixed_commitments=None, mip_gap=0.0, lp_first=False)
+    assert own.npv == pytest.approx(1500.0, rel=1e-9)
+    assert seen and all(periods is not None for periods in seen)

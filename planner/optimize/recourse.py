@@ -102,7 +102,8 @@ def recourse(inputs: PlanInputs, *, fixed_commitments: pd.DataFrame | None,
         if not info.is_ok:
             raise SolverError(f"solver {solver} found no LP relaxation ({info.status.value})")
     elif not lp_whole:
-        info = solve(problem, solver=solver, time_limit=time_limit, mip_gap=mip_gap)
+        info = solve(problem, solver=solver, time_limit=time_limit, mip_gap=mip_gap,
+                     periods=(built.column_period, built.stand_in))
         check_solved(info, inputs, relax=relax, solver=solver, time_limit=time_limit,
                      fixed_commitments=fixed_commitments)
     solver_info = info.as_dict()

@@ -30,6 +30,8 @@ import numpy as np
 import pulp
 
 from planner.optimize import build as lp
+from planner.optimize import periods
+from planner.optimize.periods import LINKING
 from planner.optimize.solve import SEED, highs_banner_off_stdout
 
 
@@ -247,6 +249,9 @@ class Reuse:
     def __init__(self, base: lp.PlanModel, *, bound: bool = False,
                  time_limit: float | None = None) -> None:
         self.shape = model_arrays(base)
+        # each column's period (planner.optimize.periods), the same for every future's shape
+        self.column_period = np.array([base.column_period.get(v, LINKING)
+                                       for v in self.shape.variables], dtype=np.int64)
         self.recourse = _Kept(self.shape, self.shape.lower, self.shape.upper, time_limit)
         self.bound = _Kept(self.shape, *_free(self.shape), time_limit) if bound else None
         self.reused = 0
@@ -282,14 +287,15 @@ class Reuse:
 
     def solve_integer(self, arrays: ModelArrays, mip_gap: float,
                       time_limit: float | None = None) -> LPOutcome | None:
-        """After solve_recourse found a relaxation that is not whole: the integer problem,
-        HiGHS's branch and bound on a copy of the kept model (the future's numbers) with its
-        integer columns, stopped at `mip_gap`. `status` 'optimal' (within the gap),
-        'time_limit' (a plan, stopped by the limit) or 'infeasible'; `gap` the plan's own
-        ((plan - bound) / plan); None when it stopped without a plan (the caller solves it
-        as before). No start is handed over: planner.optimize.solve's dive and its second
-        solve (a highspy 1.16 workaround for a start) cost more here than they save, 3 to
-        20x on seed001_medium's samples (docs/stress.md)."""
+        """After solve_recourse found a relaxation that is not whole: the integer problem on
+        the kept model's numbers (the future's), stopped at `mip_gap`. With every commitment
+        fixed the plan falls apart by period (planner.optimize.periods.complete, as `plan`
+        solves fixed commitments): one small integer program per month, exact to the gap.
+        Otherwise HiGHS's branch and bound on a copy of the kept model. `status` 'optimal'
+        (within the gap), 'time_limit' (a plan, stopped by the limit) or 'infeasible'; `gap`
+        the plan's own ((plan - bound) / plan); None when it stopped without a plan (the
+        caller solves it as before). No dive start is handed over: it costs more here than
+        it saves, 3 to 20x on seed001_medium's samples (docs/stress.md)."""
         import highspy
 
         model = self.recourse.highs.getLp()
@@ -297,6 +303,9 @@ class Reuse:
         for j in arrays.integers.tolist():
             kinds[j] = highspy.HighsVarType.kInteger
         model.integrality_ = kinds
+        by_period = self._by_period(model, mip_gap, time_limit)
+        if by_period is not None:
+            return by_period
         with highs_banner_off_stdout():
             copy = highspy.Highs()
         copy.passOptions(self.recourse.highs.getOptions())
@@ -317,6 +326,25 @@ class Reuse:
         gap = max(objective - info.mip_dual_bound, 0.0) / max(abs(objective), 1e-9)
         return LPOutcome("optimal" if status == codes.kOptimal else "time_limit", values,
                          objective, seconds, gap)
+
+    def _by_period(self, model, mip_gap: float, time_limit: float | None) -> LPOutcome | None:
+        """solve_integer period by period, when every linking column is fixed; None when they
+        are not or a period found no plan (branch and bound then proves or finds one)."""
+        blocks = periods.split(model, self.column_period)
+        if blocks is None:
+            return None
+        linking = blocks.linking
+        lower = np.asarray(model.col_lower_)[linking]
+        if np.any(lower < np.asarray(model.col_upper_)[linking]):
+            return None
+        began = time.perf_counter()
+        done = periods.complete(self.recourse.highs, model, blocks, lower, mip_gap=mip_gap,
+                                deadline_s=time_limit)
+        if done is None:
+            return None
+        seconds = time.perf_counter() - began
+        gap = max(done.cost - done.bound, 0.0) / max(abs(done.cost), 1e-9)
+        return LPOutcome("optimal", done.values, done.cost, seconds, gap)
 
     def solve_bound(self, arrays: ModelArrays) -> LPOutcome:
         """The future's own plan relaxed: first-stage columns free, integrality dropped."""
