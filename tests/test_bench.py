@@ -211,6 +211,70 @@ def test_the_time_limit_holds_when_highs_ignores_its_own(tmp_path, monkeypatch,
     assert (left is not None) == (not highs_heeds_the_cancel) == bool(cancels)
 
 
+def test_a_solve_after_one_left_running_waits_for_it(tmp_path):
+    # highspy 1.16 keeps "a solve is running" on the Highs class: while a cancelled solve the
+    # watchdog left running goes on, any other startSolve raised "Solver is already running"
+    # (`planner bench --integer --time-limit 60`, HiGHS alone after ours). Here the small
+    # bench's integer plan (seconds of branch and bound) runs in the background as a left
+    # solve, cancelled 0.3 s later; the next solve and HiGHS alone wait for it, then run.
+    import threading
+
+    import highspy
+    import pulp
+
+    built = lp.build(build_inputs(load(write_scenario("small", tmp_path))))
+    mps = tmp_path / "small.mps"
+    lp.write_model(built, str(mps))
+    with solve_module.highs_banner_off_stdout():
+        left = highspy.Highs()
+    left.setOptionValue("output_flag", False)
+    left.readModel(str(mps))
+    left.HandleUserInterrupt = True
+    left.startSolve()
+    solve_module._leave_running(left)
+    threading.Timer(0.3, left.cancelSolve).start()
+    assert solve_module.left_running()
+    problem = pulp.LpProblem("tiny", pulp.LpMinimize)
+    x = problem.add_variable("x", 1)
+    problem += 2 * x
+    info = solve(problem)
+    assert info.status == solve_module.Status.OPTIMAL and x.varValue == pytest.approx(1.0)
+    assert not solve_module.left_running()
+    seconds, objective, _ = solve_module.highs_only_seconds(mps, time_limit=0.5)
+    assert seconds > 0
+
+
+def test_a_time_limit_counts_from_the_next_run():
+    # HiGHS compares its time_limit with the run time of every run() of a Highs so far: the
+    # dive (one Highs, dozens of LPs) given "the seconds left" stopped half-way through its
+    # budget (docs/bench.md). limit_next_run gives the next run its own seconds.
+    import highspy
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    n = 2000
+    with solve_module.highs_banner_off_stdout():
+        highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    highs.addCols(n, np.ones(n), np.zeros(n), np.full(n, 10.0), 0, np.zeros(0, np.int32),
+                  np.zeros(0, np.int32), np.zeros(0))
+    for _ in range(300):
+        columns = rng.choice(n, 20, replace=False).astype(np.int32)
+        highs.addRow(1.0, highspy.kHighsInf, 20, columns, rng.random(20))
+
+    def run_with_new_costs():
+        highs.changeColsCost(n, np.arange(n, dtype=np.int32), rng.random(n) + 0.1)
+        highs.run()
+        return highs.getModelStatus()
+
+    for _ in range(3):
+        assert run_with_new_costs() == highspy.HighsModelStatus.kOptimal
+    highs.setOptionValue("time_limit", highs.getRunTime() / 2)  # "seconds left", as before
+    assert run_with_new_costs() == highspy.HighsModelStatus.kTimeLimit
+    solve_module.limit_next_run(highs, 60.0)
+    assert run_with_new_costs() == highspy.HighsModelStatus.kOptimal
+
+
 def test_a_dive_plan_within_the_gap_of_the_lp_bound_skips_branch_and_bound(monkeypatch):
     # seed001_light is served by an API: its LP relaxation is already whole, so the dive's
     # first LP is the plan and its own bound: HiGHS's branch and bound is not run, and the

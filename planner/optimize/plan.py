@@ -19,7 +19,7 @@ from planner.loading import Loaded
 from planner.loading.market import input_warnings
 from planner.optimize import build as lp
 from planner.optimize import duals
-from planner.optimize.solve import DEFAULT_MIP_GAP, SolveInfo, Status, solve
+from planner.optimize.solve import DEFAULT_MIP_GAP, SolveInfo, Status, left_running, solve
 from planner.results import PlanResult, compute_result
 
 # Unmet demand costs this much per Mtok in diagnosis mode: far above any real price.
@@ -81,7 +81,9 @@ def optimize(inputs: PlanInputs, *, relax: bool = False, solver: str = "highs",
     result = compute_result(inputs, lp.decision_values(built), solver_info,
                             dict(provenance or {"scenario": inputs.name}))
     result.build_seconds = build_seconds
-    if limit_values and built.limits and fixed_commitments is None and solver == "highs":
+    # Not while a cancelled solve still runs (a time limit): another would wait for it.
+    if limit_values and built.limits and fixed_commitments is None and solver == "highs" \
+            and not left_running():
         result.limits_value = duals.limit_values(built)
     return result
 

@@ -32,7 +32,7 @@ import pulp
 from planner.optimize import build as lp
 from planner.optimize import periods
 from planner.optimize.periods import LINKING
-from planner.optimize.solve import SEED, highs_banner_off_stdout
+from planner.optimize.solve import SEED, highs_banner_off_stdout, limit_next_run
 
 
 @dataclass
@@ -178,8 +178,7 @@ class _Kept:
         h = self.highs
         h.setOptionValue("output_flag", False)
         h.setOptionValue("random_seed", SEED)
-        if time_limit is not None:
-            h.setOptionValue("time_limit", float(time_limit))
+        self.time_limit = time_limit  # of each solve (limit_next_run)
         n = len(arrays.names)
         h.addCols(n, arrays.cost, lower, upper, 0, np.zeros(0, np.int32),
                   np.zeros(0, np.int32), np.zeros(0, np.float64))
@@ -204,6 +203,8 @@ class _Kept:
         h = self.highs
         if use_basis:
             h.setBasis(self.basis)  # the base's: no history from earlier futures
+        if self.time_limit is not None:
+            limit_next_run(h, self.time_limit)
         began = time.perf_counter()
         h.run()
         seconds = time.perf_counter() - began
@@ -310,6 +311,8 @@ class Reuse:
             copy = highspy.Highs()
         copy.passOptions(self.recourse.highs.getOptions())
         copy.setOptionValue("mip_rel_gap", float(mip_gap))
+        copy.setOptionValue("time_limit", highspy.kHighsInf if time_limit is None
+                            else float(time_limit))  # not the kept model's running total
         copy.passModel(model)
         began = time.perf_counter()
         copy.run()
