@@ -88,8 +88,9 @@ def complete(highs, lp, blocks: Blocks, linking_values: np.ndarray, *, mip_gap: 
     """The cheapest plan with the linking columns at `linking_values` (in `blocks.linking`
     order): one integer program per period, the linking columns' share moved to the row
     bounds. None when a period has no plan, a row of linking columns alone is broken, or
-    `deadline_s` (seconds left) runs out. Each period is solved to `mip_gap`, so the plan is
-    within `mip_gap` of the best with these linking values (costs are not negative)."""
+    `deadline_s` (seconds left) runs out, or would at the pace of the periods so far. Each
+    period is solved to `mip_gap`, so the plan is within `mip_gap` of the best with these
+    linking values (costs are not negative)."""
     import time
 
     import highspy
@@ -118,7 +119,10 @@ def complete(highs, lp, blocks: Blocks, linking_values: np.ndarray, *, mip_gap: 
     bound = float(cost[linking] @ linking_values)
     period_bound = {}
     local = np.full(lp.num_row_, -1, dtype=np.int64)
-    for period in blocks.periods:
+    for done, period in enumerate(blocks.periods):
+        elapsed_s = time.perf_counter() - began
+        if deadline_s is not None and done and elapsed_s / done * len(blocks.periods) > deadline_s:
+            return None  # at this pace the periods left would not finish in time
         columns = np.flatnonzero(blocks.column_period == period)
         rows = np.flatnonzero(blocks.row_period == period)
         local[rows] = np.arange(len(rows))
@@ -140,7 +144,7 @@ def complete(highs, lp, blocks: Blocks, linking_values: np.ndarray, *, mip_gap: 
         solver.setOptionValue("output_flag", False)
         solver.setOptionValue("mip_rel_gap", mip_gap)
         if deadline_s is not None:
-            left_s = deadline_s - (time.perf_counter() - began)
+            left_s = deadline_s - elapsed_s
             if left_s <= 0:
                 return None
             solver.setOptionValue("time_limit", left_s)
