@@ -119,9 +119,11 @@ def complete(highs, lp, blocks: Blocks, linking_values: np.ndarray, *, mip_gap: 
     bound = float(cost[linking] @ linking_values)
     period_bound = {}
     local = np.full(lp.num_row_, -1, dtype=np.int64)
+    slowest_s = 0.0  # the longest period so far: later periods grow with demand
     for done, period in enumerate(blocks.periods):
         elapsed_s = time.perf_counter() - began
-        if deadline_s is not None and done and elapsed_s / done * len(blocks.periods) > deadline_s:
+        if deadline_s is not None and \
+                elapsed_s + slowest_s * (len(blocks.periods) - done) > deadline_s:
             return None  # at this pace the periods left would not finish in time
         columns = np.flatnonzero(blocks.column_period == period)
         rows = np.flatnonzero(blocks.row_period == period)
@@ -150,6 +152,7 @@ def complete(highs, lp, blocks: Blocks, linking_values: np.ndarray, *, mip_gap: 
             solver.setOptionValue("time_limit", left_s)
         solver.passModel(sub)
         solver.run()
+        slowest_s = max(slowest_s, time.perf_counter() - began - elapsed_s)
         if solver.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
         values[columns] = solver.getSolution().col_value

@@ -676,7 +676,8 @@ def _dive(highs, budget_s: float | None = None, bound: list | None = None):
 def _round_in_rounds(diver, columns, fix, resolve) -> bool:
     """Whole replicas as the binaries are fixed: round after round, those the LP holds within
     1e-6 of a whole number, or with a fractional part >= 0.5 (up) or <= 0.1 (down), are fixed
-    and the LP solved again; when none qualifies the most fractional one goes up."""
+    and the LP solved again; when none qualifies the most fractional half goes up (one at a
+    time took 45 rounds of 0.45 s on the large bench, its whole budget)."""
     import numpy as np
 
     unfixed = np.asarray(columns)
@@ -689,7 +690,8 @@ def _round_in_rounds(diver, columns, fix, resolve) -> bool:
         down = ~whole & (part <= 0.1)
         chosen = whole | up | down
         if not chosen.any():
-            up[int(np.argmax(part))] = chosen[int(np.argmax(part))] = True
+            most = np.argsort(-part, kind="stable")[:max(1, len(part) // 2)]
+            up[most] = chosen[most] = True
         target = np.where(whole, np.round(value), np.where(up, np.ceil(value), np.floor(value)))
         fix(unfixed[chosen], target[chosen])
         unfixed = unfixed[~chosen]
