@@ -83,6 +83,42 @@ def test_each_month_alone_and_the_value_rows_match_the_paper():
         assert 8 * 0.5 + 6 * 1 >= floor - 1e-9
 
 
+def test_a_month_whole_in_the_relaxation_is_not_solved_again(monkeypatch):
+    # The reservation fixed at 1 and month 1 needing 1 GPU's worth: the LP relaxation serves
+    # month 1 on the reserved GPU alone (whole, cost 0) and month 0 with half an on-demand GPU
+    # (not whole). With the relaxation handed over only month 0 is solved (one on-demand GPU
+    # is 6, half a GPU's worth by API 4: it takes the API), and the plan is the same:
+    # 10 + 4 + 0 = 14.
+    import highspy
+
+    problem, _, _, column_period, _ = _two_months(1, 1)
+    problem.get_constraint_by_name("demand_1").constant = -1.0
+    highs, variables, position = _highs_model(problem)
+    model = highs.getLp()
+    blocks = periods.split(model, np.array([column_period.get(v, periods.LINKING)
+                                            for v in variables]))
+    relaxation = highspy.Highs()
+    relaxation.setOptionValue("output_flag", False)
+    lp_model = highs.getLp()
+    lp_model.integrality_ = []
+    relaxation.passModel(lp_model)
+    relaxation.run()
+    relaxed = np.asarray(relaxation.getSolution().col_value)
+    assert relaxed[position["on_demand_0"]] == pytest.approx(0.5)
+    assert relaxed[position["on_demand_1"]] == pytest.approx(0.0)
+    runs = []
+    real_run = highspy.Highs.run
+    monkeypatch.setattr(highspy.Highs, "run", lambda self: runs.append(1) or real_run(self))
+    alone = periods.complete(highs, model, blocks, np.array([1.0]), mip_gap=1e-9)
+    assert len(runs) == 2 and alone.cost == pytest.approx(14)
+    runs.clear()
+    kept = periods.complete(highs, model, blocks, np.array([1.0]), mip_gap=1e-9,
+                            relaxed=relaxed)
+    assert len(runs) == 1 and kept.cost == pytest.approx(14)
+    assert kept.period_bound == pytest.approx({0: 4, 1: 0})
+    assert kept.values[position["api_0"]] == pytest.approx(0.5)
+
+
 def test_a_month_without_a_stand_in_gets_no_value_row():
     problem, _, _, column_period, _ = _two_months()
     highs, variables, position = _highs_model(problem)

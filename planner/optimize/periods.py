@@ -18,6 +18,7 @@ import numpy as np
 
 LINKING = -1  # period of a column that reaches across periods (purchases, reservations, site)
 FEASIBILITY_TOLERANCE = 1e-6  # of a row, relative to max(1, |bound|)
+WHOLE_TOLERANCE = 1e-6  # an integer column within this of a whole number counts as whole
 
 
 @dataclass(frozen=True)
@@ -84,13 +85,17 @@ def split(lp, column_period: np.ndarray) -> Blocks | None:
 
 
 def complete(highs, lp, blocks: Blocks, linking_values: np.ndarray, *, mip_gap: float,
-             deadline_s: float | None = None) -> Completion | None:
+             deadline_s: float | None = None, relaxed: np.ndarray | None = None
+             ) -> Completion | None:
     """The cheapest plan with the linking columns at `linking_values` (in `blocks.linking`
     order): one integer program per period, the linking columns' share moved to the row
     bounds. None when a period has no plan, a row of linking columns alone is broken, or
     `deadline_s` (seconds left) runs out, or would at the pace of the periods so far. Each
     period is solved to `mip_gap`, so the plan is within `mip_gap` of the best with these
-    linking values (costs are not negative)."""
+    linking values (costs are not negative). `relaxed`: the optimum of the whole LP relaxation
+    with the linking columns at these values (every column); a period where it is already
+    whole takes it as it is: that LP falls apart by period too, so its share of a period is
+    that period's LP optimum, and a whole one is the period's integer optimum."""
     import time
 
     import highspy
@@ -126,6 +131,14 @@ def complete(highs, lp, blocks: Blocks, linking_values: np.ndarray, *, mip_gap: 
                 elapsed_s + slowest_s * (len(blocks.periods) - done) > deadline_s:
             return None  # at this pace the periods left would not finish in time
         columns = np.flatnonzero(blocks.column_period == period)
+        if relaxed is not None:
+            own = relaxed[columns]
+            whole = integrality[columns] == 0
+            if np.all(whole | (np.abs(own - np.round(own)) <= WHOLE_TOLERANCE)):
+                values[columns] = np.where(whole, own, np.round(own))
+                period_bound[int(period)] = float(cost[columns] @ values[columns])
+                bound += period_bound[int(period)]
+                continue
         rows = np.flatnonzero(blocks.row_period == period)
         local[rows] = np.arange(len(rows))
         spans = [np.arange(start[c], start[c + 1]) for c in columns]
@@ -203,4 +216,5 @@ def value_cuts(lp, blocks: Blocks, base: Completion, stand_in: dict[int, list]
     return cuts
 
 
-__all__ = ["Blocks", "Completion", "LINKING", "complete", "split", "value_cuts"]
+__all__ = ["Blocks", "Completion", "LINKING", "WHOLE_TOLERANCE", "complete", "split",
+           "value_cuts"]

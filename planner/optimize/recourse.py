@@ -26,12 +26,11 @@ import pulp
 from planner.errors import InfeasibleError, SolverError
 from planner.inputs import PlanInputs
 from planner.optimize import build as lp
+from planner.optimize.periods import WHOLE_TOLERANCE
 from planner.optimize.plan import check_solved, diagnose
 from planner.optimize.reuse import Reuse, assign_values
 from planner.optimize.solve import DEFAULT_MIP_GAP, SolveInfo, Status, solve
 from planner.results import PlanResult, compute_result
-
-WHOLE_TOLERANCE = 1e-6  # an integer column within this of a whole number counts as whole
 
 
 def recourse(inputs: PlanInputs, *, fixed_commitments: pd.DataFrame | None,
@@ -122,7 +121,7 @@ def recourse(inputs: PlanInputs, *, fixed_commitments: pd.DataFrame | None,
     return result
 
 
-__all__ = ["WHOLE_TOLERANCE", "recourse"]
+__all__ = ["recourse"]
 
 
 def _free_bound(built: lp.PlanModel, integers: list, solver: str, time_limit: float | None,

@@ -299,12 +299,13 @@ class Reuse:
         it saves, 3 to 20x on seed001_medium's samples (docs/stress.md)."""
         import highspy
 
+        relaxed = np.asarray(self.recourse.highs.getSolution().col_value)  # solve_recourse's
         model = self.recourse.highs.getLp()
         kinds = [highspy.HighsVarType.kContinuous] * len(arrays.names)
         for j in arrays.integers.tolist():
             kinds[j] = highspy.HighsVarType.kInteger
         model.integrality_ = kinds
-        by_period = self._by_period(model, mip_gap, time_limit)
+        by_period = self._by_period(model, mip_gap, time_limit, relaxed)
         if by_period is not None:
             return by_period
         with highs_banner_off_stdout():
@@ -330,9 +331,11 @@ class Reuse:
         return LPOutcome("optimal" if status == codes.kOptimal else "time_limit", values,
                          objective, seconds, gap)
 
-    def _by_period(self, model, mip_gap: float, time_limit: float | None) -> LPOutcome | None:
+    def _by_period(self, model, mip_gap: float, time_limit: float | None,
+                   relaxed: np.ndarray) -> LPOutcome | None:
         """solve_integer period by period, when every linking column is fixed; None when they
-        are not or a period found no plan (branch and bound then proves or finds one)."""
+        are not or a period found no plan (branch and bound then proves or finds one). Periods
+        where the relaxation `relaxed` is whole keep it: only the others are solved."""
         blocks = periods.split(model, self.column_period)
         if blocks is None:
             return None
@@ -342,7 +345,7 @@ class Reuse:
             return None
         began = time.perf_counter()
         done = periods.complete(self.recourse.highs, model, blocks, lower, mip_gap=mip_gap,
-                                deadline_s=time_limit)
+                                deadline_s=time_limit, relaxed=relaxed)
         if done is None:
             return None
         seconds = time.perf_counter() - began
