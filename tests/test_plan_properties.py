@@ -64,6 +64,17 @@ def test_more_demand_never_costs_less(inputs, factor):
     assert close_or_below(npv(inputs), npv(more))
 
 
+def test_a_draw_on_which_highs_failed_with_the_value_rows():
+    # A draw of test_more_demand_never_costs_less (752 Mtok a month, 6 months): with the
+    # periods' value rows added, HiGHS 1.16 ended branch and bound in a solve error and the
+    # plan had "no plan". It is solved again without them: the optimum without the rows.
+    inputs = tiny(6, rate=0.1, mtok_per_month=256.0 * 2.9372488237603216,
+                  api_price=4.573276951587876, on_demand=1.5, spot=(2.0, 1.0),
+                  reserved=(834.0, 12), purchase={"price": 500.0, "lead": 0},
+                  opex_per_gpu_hour=0.5)
+    assert npv(inputs) == pytest.approx(2820.1298, rel=1e-6)
+
+
 @SETTINGS
 @given(scenarios(), st.sampled_from(["api", "on_demand"]))
 def test_one_channel_costs_at_least_the_optimum(inputs, channel):

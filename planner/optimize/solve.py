@@ -122,6 +122,7 @@ class _InterruptibleHiGHS(pulp.HiGHS):
     earlier_bound = -float("inf")  # the dive's LP bound, or a first solve's (callSolver)
     deadline = None  # perf_counter() at which the time limit runs out (callSolver)
     start = None  # the dive's plan handed to HiGHS, if any (numpy column values)
+    cut_rows: list = []  # rows of the value cuts added (_by_period), HiGHS's row indices
     timed_out = False  # the watchdog stopped the last solve at the deadline
     # The plan split by period (build.PlanModel.column_period, .stand_in), set by `solve`:
     # with it, integer plans are completed period by period (_by_period).
@@ -233,6 +234,7 @@ class _InterruptibleHiGHS(pulp.HiGHS):
         began = time.perf_counter()
         self.deadline = began + self.timeLimit if self.timeLimit else None
         self.timed_out = False
+        self.cut_rows = []
         start = None
         blocks = self._blocks(highs)
         if blocks is not None and not len(blocks.free):
@@ -257,6 +259,19 @@ class _InterruptibleHiGHS(pulp.HiGHS):
             return
         self._run(lp)
         highs = lp.solverModel  # a stand-in when the watchdog left HiGHS running (_run)
+        if self.cut_rows and not isinstance(highs, _Stopped) and \
+                highs.getModelStatus() == highspy.HighsModelStatus.kSolveError:
+            # HiGHS 1.16 can fail on the value rows (a tiny plan of tests/test_plan.py did):
+            # branch and bound again without them, from the same start.
+            highs.deleteRows(len(self.cut_rows), np.asarray(self.cut_rows, dtype=np.int32))
+            self.cut_rows = []
+            highs.clearSolver()
+            if start is not None:
+                _hand_start(highs, start)
+            if self.deadline is not None:
+                limit_next_run(highs, self.deadline - time.perf_counter())
+            self._run(lp)
+            highs = lp.solverModel
         stopped = self.timed_out or \
             highs.getModelStatus() == highspy.HighsModelStatus.kTimeLimit
         if start is not None and not stopped and _start_returned_for_incumbent(highs, self.cost):
@@ -319,6 +334,7 @@ class _InterruptibleHiGHS(pulp.HiGHS):
         if base is not None:
             for columns, coefficients, floor in periods.value_cuts(
                     blocks.model, blocks.split, base, self.stand_in or {}):
+                self.cut_rows.append(highs.getNumRow())
                 highs.addRow(floor, highspy.kHighsInf, len(columns), columns.astype(np.int32),
                              coefficients)
         if start is not None:
