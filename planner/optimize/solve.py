@@ -261,7 +261,7 @@ class _InterruptibleHiGHS(pulp.HiGHS):
         highs = lp.solverModel  # a stand-in when the watchdog left HiGHS running (_run)
         if self.cut_rows and not isinstance(highs, _Stopped) and \
                 highs.getModelStatus() == highspy.HighsModelStatus.kSolveError:
-            # HiGHS 1.16 can fail on the value rows (a tiny plan of tests/test_plan.py did):
+            # HiGHS 1.16 can fail on the value rows (a draw of tests/test_plan_properties.py):
             # branch and bound again without them, from the same start.
             highs.deleteRows(len(self.cut_rows), np.asarray(self.cut_rows, dtype=np.int32))
             self.cut_rows = []
