@@ -7,13 +7,13 @@ import io
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 # One colour per cost channel, the same in every chart (and in the HTML legend swatches).
 CHANNEL_COLORS = {
@@ -35,6 +35,11 @@ FIG_DPI = 110
 
 
 def _new_figure(size: tuple[float, float] = FIG_SIZE_IN) -> Figure:
+    # matplotlib is imported when a chart is drawn: a plan printed or saved as JSON never
+    # draws one, and the import is about a third of such a run's time.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=size, dpi=FIG_DPI, layout="constrained")
     FigureCanvasAgg(fig)
     return fig
@@ -69,8 +74,18 @@ def _thousands_fn(value: float, _pos: int | None = None) -> str:
     return f"{value:,.0f}" if magnitude >= 10 or value == 0 else f"{value:,.2f}"
 
 
-_thousands = FuncFormatter(_thousands_fn)
-_plain = FuncFormatter(lambda value, _pos=None: f"{value:,.0f}")
+_thousands = _thousands_fn  # axis formatters: matplotlib wraps a function in a FuncFormatter
+
+
+def _plain(value: float, _pos: int | None = None) -> str:
+    return f"{value:,.0f}"
+
+
+def _whole_ticks(axis) -> None:
+    """Ticks at whole numbers only (counts: GPUs, samples)."""
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True))
 
 
 def channel_sort_key(channel: str) -> tuple[int, str]:
@@ -150,7 +165,7 @@ def chart_gpus_over_time(gpus: pd.DataFrame, months: Sequence[str]) -> bytes:
     _month_ticks(ax, months)
     _style_axes(ax, "GPUs")
     ax.yaxis.set_major_formatter(_plain)
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    _whole_ticks(ax.yaxis)
     ax.set_title("GPUs by channel and type", loc="left", fontsize=11)
     return _png(fig)
 
@@ -204,7 +219,7 @@ def chart_fleet_held_paid(gpus: pd.DataFrame, months: Sequence[str]) -> bytes:
                     linestyle=":", label="held, average over the hours")
         _style_axes(ax, "GPUs")
         ax.yaxis.set_major_formatter(_plain)
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        _whole_ticks(ax.yaxis)
         ax.set_ylim(bottom=0)
         ax.set_title(FLEET_CHANNEL_TITLES.get(channel, channel), loc="left", fontsize=10)
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=7)
@@ -363,7 +378,7 @@ def chart_distribution(values: Sequence[float], currency: str, *, label: str,
         ax.axvline(value, color=color, linestyle="--", linewidth=1.5,
                    label=f"{name}: {_thousands_fn(value)}")
     ax.xaxis.set_major_formatter(_thousands)
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # samples are counted whole
+    _whole_ticks(ax.yaxis)  # samples are counted whole
     ax.set_xlabel(f"{label} ({currency})")
     ax.set_ylabel("samples")
     for side in ("top", "right"):

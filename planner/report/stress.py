@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import MaxNLocator
 
 from planner.atomic import atomic_directory
 from planner.jsonio import json_ready
@@ -20,6 +19,7 @@ from planner.report.charts import (
     _new_figure,
     _png,
     _thousands,
+    _whole_ticks,
     chart_bars,
     chart_distribution,
 )
@@ -38,7 +38,7 @@ def chart_year_fan(years: pd.DataFrame, currency: str) -> bytes:
     ax.fill_between(x, years["p10"], years["p90"], color="#6a9bd1", alpha=0.35,
                     label="p10 to p90")
     ax.plot(x, years["p50"], color="#1f4e79", marker="o", linewidth=2, label="median (p50)")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    _whole_ticks(ax.xaxis)
     ax.yaxis.set_major_formatter(_thousands)
     ax.set_ylabel(f"cash in the year ({currency})")
     ax.set_ylim(bottom=0)
