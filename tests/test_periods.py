@@ -119,6 +119,34 @@ def test_a_month_whole_in_the_relaxation_is_not_solved_again(monkeypatch):
     assert kept.values[position["api_0"]] == pytest.approx(0.5)
 
 
+def test_a_plan_improved_month_by_month_from_a_start():
+    # One GPU reserved; the start rents an on-demand GPU each month as well and serves the
+    # 1.5 GPUs' worth on GPUs alone: 10 + 6 + 6 = 22. Month by month from it, each month
+    # takes the API for the half GPU's worth instead (4 < 6): 10 + 4 + 4 = 18, the optimum
+    # with one reservation. Without time the start comes back as it was.
+    problem, _, _, column_period, _ = _two_months()
+    highs, variables, position = _highs_model(problem)
+    model = highs.getLp()
+    blocks = periods.split(model, np.array([column_period.get(v, periods.LINKING)
+                                            for v in variables]))
+    start = np.zeros(len(variables))
+    for name, value in {"reserve": 1, "on_demand_0": 1, "on_demand_1": 1, "assign_0": 1.5,
+                        "assign_1": 1.5}.items():
+        start[position[name]] = value
+    assert float(np.asarray(model.col_cost_) @ start) == pytest.approx(22)
+    better = periods.complete(highs, model, blocks, np.array([1.0]), mip_gap=1e-9,
+                              start=start)
+    assert better.cost == pytest.approx(18)
+    assert better.values[position["api_1"]] == pytest.approx(0.5)
+    assert better.values[position["reserve"]] == 1
+    assert better.bound == pytest.approx(18)
+    unchanged = periods.complete(highs, model, blocks, np.array([1.0]), mip_gap=1e-9,
+                                 deadline_s=0.0, start=start)
+    assert unchanged.cost == pytest.approx(22)
+    assert np.array_equal(unchanged.values, start)
+    assert unchanged.bound == -np.inf
+
+
 def test_a_month_without_a_stand_in_gets_no_value_row():
     problem, _, _, column_period, _ = _two_months()
     highs, variables, position = _highs_model(problem)

@@ -85,8 +85,8 @@ def split(lp, column_period: np.ndarray) -> Blocks | None:
 
 
 def complete(highs, lp, blocks: Blocks, linking_values: np.ndarray, *, mip_gap: float,
-             deadline_s: float | None = None, relaxed: np.ndarray | None = None
-             ) -> Completion | None:
+             deadline_s: float | None = None, relaxed: np.ndarray | None = None,
+             start: np.ndarray | None = None) -> Completion | None:
     """The cheapest plan with the linking columns at `linking_values` (in `blocks.linking`
     order): one integer program per period, the linking columns' share moved to the row
     bounds. None when a period has no plan, a row of linking columns alone is broken, or
@@ -95,27 +95,32 @@ def complete(highs, lp, blocks: Blocks, linking_values: np.ndarray, *, mip_gap: 
     linking values (costs are not negative). `relaxed`: the optimum of the whole LP relaxation
     with the linking columns at these values (every column); a period where it is already
     whole takes it as it is: that LP falls apart by period too, so its share of a period is
-    that period's LP optimum, and a whole one is the period's integer optimum."""
+    that period's LP optimum, and a whole one is the period's integer optimum.
+    `start`: a whole plan with these linking values (every column). Each period then starts
+    from the start's share and keeps it unless it finds a cheaper one, and the deadline never
+    fails the completion: every period gets an equal share of the time left, and a period it
+    does not reach keeps the start's share (its bound is then unknown: -inf). The plan
+    returned never costs more than the start (docs/bench.md: the dive's plan per period is
+    often several times its period's optimum)."""
     import time
 
     import highspy
 
-    from planner.optimize.solve import highs_banner_off_stdout
+    from planner.optimize.solve import hand_start
 
     began = time.perf_counter()
-    start, index, value = blocks.start, blocks.index, blocks.value
     cost = np.asarray(lp.col_cost_, dtype=np.float64)
-    col_lower, col_upper = np.asarray(lp.col_lower_), np.asarray(lp.col_upper_)
-    row_lower, row_upper = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
     integrality = np.asarray([int(k) for k in lp.integrality_], dtype=np.int64) \
         if len(lp.integrality_) else np.zeros(lp.num_col_, dtype=np.int64)
-    values = np.zeros(lp.num_col_)
+    values = np.zeros(lp.num_col_) if start is None else np.array(start, dtype=np.float64)
     linking = blocks.linking
     values[linking] = linking_values
     # The linking columns' share of each row, as if a column of constants.
-    activity = np.bincount(index, weights=value * values[blocks.nonzero_column],
+    fixed = np.zeros(lp.num_col_)
+    fixed[linking] = linking_values
+    activity = np.bincount(blocks.index, weights=blocks.value * fixed[blocks.nonzero_column],
                            minlength=lp.num_row_)
-    shifted_lower, shifted_upper = row_lower - activity, row_upper - activity
+    row_lower, row_upper = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
     alone = blocks.row_period == LINKING
     slack = FEASIBILITY_TOLERANCE * np.maximum(1.0, np.abs(activity))
     if np.any(activity[alone] < row_lower[alone] - slack[alone]) or \
@@ -123,14 +128,17 @@ def complete(highs, lp, blocks: Blocks, linking_values: np.ndarray, *, mip_gap: 
         return None
     bound = float(cost[linking] @ linking_values)
     period_bound = {}
-    local = np.full(lp.num_row_, -1, dtype=np.int64)
     slowest_s = 0.0  # the longest period so far: later periods grow with demand
     for done, period in enumerate(blocks.periods):
         elapsed_s = time.perf_counter() - began
-        if deadline_s is not None and \
-                elapsed_s + slowest_s * (len(blocks.periods) - done) > deadline_s:
-            return None  # at this pace the periods left would not finish in time
+        left_s = None if deadline_s is None else deadline_s - elapsed_s
         columns = np.flatnonzero(blocks.column_period == period)
+        if start is not None and left_s is not None and left_s <= 0:
+            bound = -float("inf")  # the start's share stands, unsolved
+            continue
+        if start is None and left_s is not None and \
+                (left_s <= 0 or left_s < slowest_s * (len(blocks.periods) - done)):
+            return None  # at this pace the periods left would not finish in time
         if relaxed is not None:
             own = relaxed[columns]
             whole = integrality[columns] == 0
@@ -139,41 +147,63 @@ def complete(highs, lp, blocks: Blocks, linking_values: np.ndarray, *, mip_gap: 
                 period_bound[int(period)] = float(cost[columns] @ values[columns])
                 bound += period_bound[int(period)]
                 continue
-        rows = np.flatnonzero(blocks.row_period == period)
-        local[rows] = np.arange(len(rows))
-        spans = [np.arange(start[c], start[c + 1]) for c in columns]
-        nonzeros = np.concatenate(spans) if spans else np.zeros(0, dtype=np.int64)
-        sub = highspy.HighsLp()
-        sub.num_col_, sub.num_row_ = len(columns), len(rows)
-        sub.col_cost_ = cost[columns]
-        sub.col_lower_, sub.col_upper_ = col_lower[columns], col_upper[columns]
-        sub.row_lower_, sub.row_upper_ = shifted_lower[rows], shifted_upper[rows]
-        sub.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        sub.a_matrix_.start_ = np.concatenate([[0], np.cumsum([len(s) for s in spans])])
-        sub.a_matrix_.index_ = local[index[nonzeros]]
-        sub.a_matrix_.value_ = value[nonzeros]
-        sub.integrality_ = [highspy.HighsVarType(int(k)) for k in integrality[columns]]
-        with highs_banner_off_stdout():
-            solver = highspy.Highs()
-        solver.passOptions(highs.getOptions())
-        solver.setOptionValue("output_flag", False)
-        solver.setOptionValue("mip_rel_gap", mip_gap)
-        if deadline_s is not None:
-            left_s = deadline_s - elapsed_s
-            if left_s <= 0:
-                return None
-            solver.setOptionValue("time_limit", left_s)
-        solver.passModel(sub)
+        solver = _period_solver(highs, lp, blocks, period, columns, integrality,
+                                row_lower - activity, row_upper - activity, mip_gap)
+        if left_s is not None:
+            # with a start, an equal share of the time left for each period left
+            solver.setOptionValue("time_limit", left_s if start is None
+                                  else left_s / (len(blocks.periods) - done))
+        if start is not None:
+            hand_start(solver, values[columns])
         solver.run()
         slowest_s = max(slowest_s, time.perf_counter() - began - elapsed_s)
-        if solver.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            return None
-        values[columns] = solver.getSolution().col_value
         info = solver.getInfo()
-        period_bound[int(period)] = float(info.mip_dual_bound) if integrality[columns].any() \
-            else float(info.objective_function_value)
+        found = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
+        solved = solver.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        if start is None and not solved:
+            return None
+        if found and (start is None or info.objective_function_value
+                      < float(cost[columns] @ values[columns])):
+            values[columns] = solver.getSolution().col_value
+        period_bound[int(period)] = float(info.mip_dual_bound) \
+            if integrality[columns].any() else float(info.objective_function_value)
         bound += period_bound[int(period)]
     return Completion(values, float(cost @ values), bound, period_bound)
+
+
+def _period_solver(highs, lp, blocks: Blocks, period: int, columns: np.ndarray,
+                   integrality: np.ndarray, row_lower: np.ndarray, row_upper: np.ndarray,
+                   mip_gap: float):
+    """A Highs holding one period's integer program: its columns and rows, the row bounds
+    given (the linking columns' share already moved there), `highs`'s options."""
+    import highspy
+
+    from planner.optimize.solve import highs_banner_off_stdout
+
+    start, index, value = blocks.start, blocks.index, blocks.value
+    rows = np.flatnonzero(blocks.row_period == period)
+    local = np.full(lp.num_row_, -1, dtype=np.int64)
+    local[rows] = np.arange(len(rows))
+    spans = [np.arange(start[c], start[c + 1]) for c in columns]
+    nonzeros = np.concatenate(spans) if spans else np.zeros(0, dtype=np.int64)
+    sub = highspy.HighsLp()
+    sub.num_col_, sub.num_row_ = len(columns), len(rows)
+    sub.col_cost_ = np.asarray(lp.col_cost_, dtype=np.float64)[columns]
+    sub.col_lower_ = np.asarray(lp.col_lower_)[columns]
+    sub.col_upper_ = np.asarray(lp.col_upper_)[columns]
+    sub.row_lower_, sub.row_upper_ = row_lower[rows], row_upper[rows]
+    sub.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    sub.a_matrix_.start_ = np.concatenate([[0], np.cumsum([len(s) for s in spans])])
+    sub.a_matrix_.index_ = local[index[nonzeros]]
+    sub.a_matrix_.value_ = value[nonzeros]
+    sub.integrality_ = [highspy.HighsVarType(int(k)) for k in integrality[columns]]
+    with highs_banner_off_stdout():
+        solver = highspy.Highs()
+    solver.passOptions(highs.getOptions())
+    solver.setOptionValue("output_flag", False)
+    solver.setOptionValue("mip_rel_gap", mip_gap)
+    solver.passModel(sub)
+    return solver
 
 
 def value_cuts(lp, blocks: Blocks, base: Completion, stand_in: dict[int, list]
@@ -201,7 +231,7 @@ def value_cuts(lp, blocks: Blocks, base: Completion, stand_in: dict[int, list]
     cuts = []
     for period, floor in base.period_bound.items():
         pairs = stand_in.get(period)
-        if pairs is None:
+        if pairs is None or not np.isfinite(floor):  # no stand-in; a period stopped unsolved
             continue
         replace: dict[int, float] = {}
         for commitment, on_demand, units in set(pairs):

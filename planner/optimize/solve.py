@@ -34,6 +34,11 @@ SHOW_ELAPSED = True  # stress turns it off while it shows its own progress line
 # watchdog cancels the solve; a HiGHS that has not stopped this many seconds later is left to
 # stop on its own in the background and the best plan known is returned.
 WATCHDOG_GRACE_S = 5.0
+# Shares of the time left after the dive (periods.complete): completing a plan from scratch
+# period by period, and improving the dive's plan period by period (on the medium bench branch
+# and bound did not better the improved plan in the 27 s it had left, docs/bench.md).
+COMPLETION_TIME_SHARE = 0.5
+IMPROVEMENT_TIME_SHARE = 0.75
 
 
 class Status(StrEnum):
@@ -267,7 +272,7 @@ class _InterruptibleHiGHS(pulp.HiGHS):
             self.cut_rows = []
             highs.clearSolver()
             if start is not None:
-                _hand_start(highs, start)
+                hand_start(highs, start)
             if self.deadline is not None:
                 limit_next_run(highs, self.deadline - time.perf_counter())
             self._run(lp)
@@ -284,7 +289,7 @@ class _InterruptibleHiGHS(pulp.HiGHS):
             if self.timeLimit:
                 left_s = self.timeLimit - (time.perf_counter() - began)
                 limit_next_run(highs, left_s)
-            _hand_start(highs, start)
+            hand_start(highs, start)
             self._run(lp)
 
     def _blocks(self, highs):
@@ -303,31 +308,42 @@ class _InterruptibleHiGHS(pulp.HiGHS):
         upper = np.asarray(model.col_upper_)[linking]
         return _Blocks(blocks, model, lower, linking[lower < upper])
 
-    def _complete(self, highs, blocks, linking_values):
+    def _complete(self, highs, blocks, linking_values, start=None):
         """The cheapest plan with the linking columns at `linking_values`, period by period
-        (None: none, or the time limit ran out)."""
+        (None: none, or the time limit ran out); from `start` (a whole plan with those linking
+        values), a plan no dearer than it (periods.complete)."""
         from planner.optimize import periods
 
-        # at most half the time left: branch and bound keeps the rest (and the dive's start)
-        left_s = None if self.deadline is None else (self.deadline - time.perf_counter()) / 2
+        # at most a share of the time left: branch and bound keeps the rest (and the start)
+        share = COMPLETION_TIME_SHARE if start is None else IMPROVEMENT_TIME_SHARE
+        left_s = None if self.deadline is None else \
+            share * (self.deadline - time.perf_counter())
         return periods.complete(highs, blocks.model, blocks.split, linking_values,
-                                mip_gap=self.gapRel or 0.0, deadline_s=left_s)
+                                mip_gap=self.gapRel or 0.0, deadline_s=left_s, start=start)
 
     def _by_period(self, highs, blocks, start):
-        """A better start and a stronger relaxation from the periods apart: the plan without
-        commitments (their lower bounds) and the plan with the dive's commitments, each
-        completed period by period, and the value rows the first gives
+        """A better start and a stronger relaxation from the periods apart: the dive's plan
+        improved period by period, the plan without commitments (their lower bounds)
+        completed period by period, and the value rows the second gives
         (planner.optimize.periods.value_cuts). Returns the start for branch and bound."""
         import highspy
 
         from planner.optimize import periods
 
         linking = blocks.split.linking
-        base = self._complete(highs, blocks, blocks.lower)
-        plans = [base]
-        if start is not None and not np.array_equal(start[linking], blocks.lower):
-            plans.append(self._complete(highs, blocks, start[linking]))
-        found = [plan for plan in plans if plan is not None]
+        improved = None
+        if start is not None:
+            # With a time limit, from the start: it always gives a plan, where from scratch
+            # the periods may run out of time. Without one, from scratch: from the start a
+            # period stops at its first plan within the gap, often the start's own share
+            # (saas_usd fast_growth: 2,874.63 against 2,873.04 from scratch).
+            improved = self._complete(highs, blocks, start[linking],
+                                      start if self.deadline is not None else None)
+        if improved is not None and np.array_equal(start[linking], blocks.lower):
+            base = improved  # the same commitments: from scratch would solve the same periods
+        else:
+            base = self._complete(highs, blocks, blocks.lower)
+        found = [plan for plan in (improved, base) if plan is not None]
         best = min(found, key=lambda plan: plan.cost) if found else None
         if best is not None and (start is None or best.cost < float(self.cost @ start)):
             start = best.values
@@ -338,7 +354,7 @@ class _InterruptibleHiGHS(pulp.HiGHS):
                 highs.addRow(floor, highspy.kHighsInf, len(columns), columns.astype(np.int32),
                              coefficients)
         if start is not None:
-            _hand_start(highs, start)  # after the rows: a change of the model drops it
+            hand_start(highs, start)  # after the rows: a change of the model drops it
         if self.deadline is not None:
             limit_next_run(highs, self.deadline - time.perf_counter())
         return start
@@ -550,11 +566,12 @@ def _start_from_dive(highs, time_limit: float | None):
     if time_limit:
         limit_next_run(highs, time_limit - (time.perf_counter() - began))
     if start is not None:
-        _hand_start(highs, start)
+        hand_start(highs, start)
     return start, bound[0] if bound else -float("inf")
 
 
-def _hand_start(highs, start) -> None:
+def hand_start(highs, start) -> None:
+    """Give `highs` the whole-number plan `start` (numpy column values) to begin from."""
     import highspy
 
     solution = highspy.HighsSolution()
@@ -891,4 +908,4 @@ def highs_only_seconds(mps_path: Path | str, mip_gap: float = DEFAULT_MIP_GAP,
 
 
 __all__ = ["DEFAULT_MIP_GAP", "SOLVERS", "SolveInfo", "Status", "exit_past_running_solves",
-           "highs_only_seconds", "left_running", "limit_next_run", "solve"]
+           "hand_start", "highs_only_seconds", "left_running", "limit_next_run", "solve"]
