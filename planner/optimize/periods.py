@@ -84,9 +84,17 @@ def split(lp, column_period: np.ndarray) -> Blocks | None:
                   nonzero_column)
 
 
+def linking_bounds(lp, blocks: Blocks) -> tuple[np.ndarray, np.ndarray]:
+    """The linking columns' lower and upper bounds (in `blocks.linking` order): equal for a
+    commitment fixed in advance (a stress future, `fixed_commitments`)."""
+    linking = blocks.linking
+    return np.asarray(lp.col_lower_)[linking], np.asarray(lp.col_upper_)[linking]
+
+
 def complete(highs, lp, blocks: Blocks, linking_values: np.ndarray, *, mip_gap: float,
              deadline_s: float | None = None, relaxed: np.ndarray | None = None,
-             start: np.ndarray | None = None) -> Completion | None:
+             start: np.ndarray | None = None, least_period_s: float = 0.0
+             ) -> Completion | None:
     """The cheapest plan with the linking columns at `linking_values` (in `blocks.linking`
     order): one integer program per period, the linking columns' share moved to the row
     bounds. None when a period has no plan, a row of linking columns alone is broken, or
@@ -98,8 +106,9 @@ def complete(highs, lp, blocks: Blocks, linking_values: np.ndarray, *, mip_gap: 
     that period's LP optimum, and a whole one is the period's integer optimum.
     `start`: a whole plan with these linking values (every column). Each period then starts
     from the start's share and keeps it unless it finds a cheaper one, and the deadline never
-    fails the completion: every period gets an equal share of the time left, and a period it
-    does not reach keeps the start's share (its bound is then unknown: -inf). The plan
+    fails the completion: every period gets an equal share of the time left, or
+    `least_period_s` if more, and a period it does not reach keeps the start's share (its
+    bound is then unknown: -inf). The plan
     returned never costs more than the start (docs/bench.md: the dive's plan per period is
     often several times its period's optimum)."""
     import time
@@ -151,8 +160,8 @@ def complete(highs, lp, blocks: Blocks, linking_values: np.ndarray, *, mip_gap: 
                                 row_lower - activity, row_upper - activity, mip_gap)
         if left_s is not None:
             # with a start, an equal share of the time left for each period left
-            solver.setOptionValue("time_limit", left_s if start is None
-                                  else left_s / (len(blocks.periods) - done))
+            solver.setOptionValue("time_limit", left_s if start is None else min(
+                left_s, max(left_s / (len(blocks.periods) - done), least_period_s)))
         if start is not None:
             hand_start(solver, values[columns])
         solver.run()
@@ -246,5 +255,5 @@ def value_cuts(lp, blocks: Blocks, base: Completion, stand_in: dict[int, list]
     return cuts
 
 
-__all__ = ["Blocks", "Completion", "LINKING", "WHOLE_TOLERANCE", "complete", "split",
-           "value_cuts"]
+__all__ = ["Blocks", "Completion", "LINKING", "WHOLE_TOLERANCE", "complete", "linking_bounds",
+           "split", "value_cuts"]

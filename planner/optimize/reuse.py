@@ -339,9 +339,8 @@ class Reuse:
         blocks = periods.split(model, self.column_period)
         if blocks is None:
             return None
-        linking = blocks.linking
-        lower = np.asarray(model.col_lower_)[linking]
-        if np.any(lower < np.asarray(model.col_upper_)[linking]):
+        lower, upper = periods.linking_bounds(model, blocks)
+        if np.any(lower < upper):
             return None
         began = time.perf_counter()
         done = periods.complete(self.recourse.highs, model, blocks, lower, mip_gap=mip_gap,

@@ -39,6 +39,8 @@ WATCHDOG_GRACE_S = 5.0
 # and bound did not better the improved plan in the 27 s it had left, docs/bench.md).
 COMPLETION_TIME_SHARE = 0.5
 IMPROVEMENT_TIME_SHARE = 0.75
+BRANCH_AND_BOUND_RESERVE = 0.05  # share kept to hand the plan over when branch and bound is no help
+PERIOD_LP_FACTOR = 10.0  # least seconds of an improved period, in its share of the LP's seconds
 
 
 class Status(StrEnum):
@@ -125,6 +127,7 @@ class _InterruptibleHiGHS(pulp.HiGHS):
     is_mip = False  # whether the last problem loaded had integer columns
     cost = None  # objective coefficients of the last problem loaded, HiGHS's column order
     earlier_bound = -float("inf")  # the dive's LP bound, or a first solve's (callSolver)
+    lp_seconds = 0.0  # what the dive's LP relaxation took (sizes the improvement's periods)
     deadline = None  # perf_counter() at which the time limit runs out (callSolver)
     start = None  # the dive's plan handed to HiGHS, if any (numpy column values)
     cut_rows: list = []  # rows of the value cuts added (_by_period), HiGHS's row indices
@@ -252,7 +255,8 @@ class _InterruptibleHiGHS(pulp.HiGHS):
                                           optimal=True)
                 return
         if self.is_mip and DIVE:
-            start, self.earlier_bound = _start_from_dive(highs, self.timeLimit)
+            start, self.earlier_bound, self.lp_seconds = _start_from_dive(highs,
+                                                                          self.timeLimit)
         if blocks is not None:
             start = self._by_period(highs, blocks, start)
         self.start = start
@@ -303,10 +307,8 @@ class _InterruptibleHiGHS(pulp.HiGHS):
         blocks = periods.split(model, self.column_period)
         if blocks is None:
             return None
-        linking = blocks.linking
-        lower = np.asarray(model.col_lower_)[linking]
-        upper = np.asarray(model.col_upper_)[linking]
-        return _Blocks(blocks, model, lower, linking[lower < upper])
+        lower, upper = periods.linking_bounds(model, blocks)
+        return _Blocks(blocks, model, lower, blocks.linking[lower < upper])
 
     def _complete(self, highs, blocks, linking_values, start=None):
         """The cheapest plan with the linking columns at `linking_values`, period by period
@@ -314,12 +316,21 @@ class _InterruptibleHiGHS(pulp.HiGHS):
         values), a plan no dearer than it (periods.complete)."""
         from planner.optimize import periods
 
-        # at most a share of the time left: branch and bound keeps the rest (and the start)
-        share = COMPLETION_TIME_SHARE if start is None else IMPROVEMENT_TIME_SHARE
-        left_s = None if self.deadline is None else \
-            share * (self.deadline - time.perf_counter())
+        left_s = None if self.deadline is None else self.deadline - time.perf_counter()
+        period_s = 0.0
+        if left_s is not None:
+            # at most a share of the time left: branch and bound keeps the rest (and the
+            # start), unless the rest would not cover its root LP twice: then it is no help
+            share = COMPLETION_TIME_SHARE if start is None else IMPROVEMENT_TIME_SHARE
+            if start is not None and (1 - share) * left_s < 2 * self.lp_seconds:
+                share = 1.0 - BRANCH_AND_BOUND_RESERVE
+            left_s *= share
+            # a period's own root LP takes a few times its share of the whole LP's seconds:
+            # less time than that does nothing (the large bench: 2.3 s for nothing)
+            period_s = PERIOD_LP_FACTOR * self.lp_seconds / max(len(blocks.split.periods), 1)
         return periods.complete(highs, blocks.model, blocks.split, linking_values,
-                                mip_gap=self.gapRel or 0.0, deadline_s=left_s, start=start)
+                                mip_gap=self.gapRel or 0.0, deadline_s=left_s, start=start,
+                                least_period_s=period_s)
 
     def _by_period(self, highs, blocks, start):
         """A better start and a stronger relaxation from the periods apart: the dive's plan
@@ -558,7 +569,8 @@ def limit_next_run(highs, seconds: float) -> None:
 def _start_from_dive(highs, time_limit: float | None):
     """Hand HiGHS the dive's whole-number plan (if it finds one) as the incumbent to start
     branch and bound from, and take the dive's time off the limit of the solve that follows.
-    The plan handed over (or None) and the dive's LP relaxation bound (-inf if none)."""
+    The plan handed over (or None), the dive's LP relaxation bound (-inf if none) and the
+    seconds that LP took (0 if none)."""
     began = time.perf_counter()
     bound = []
     start = _dive(highs, DIVE_TIME_SHARE * time_limit if time_limit else None, bound)
@@ -567,7 +579,7 @@ def _start_from_dive(highs, time_limit: float | None):
         limit_next_run(highs, time_limit - (time.perf_counter() - began))
     if start is not None:
         hand_start(highs, start)
-    return start, bound[0] if bound else -float("inf")
+    return (start, *bound) if bound else (start, -float("inf"), 0.0)
 
 
 def hand_start(highs, start) -> None:
@@ -633,8 +645,9 @@ def _dive(highs, budget_s: float | None = None, bound: list | None = None):
     works on a copy of the problem, dropped before
     returning: `highs` is left as it was, and the dive's simplex memory (a gigabyte on the
     large bench) is freed before branch and bound allocates its own. The LP relaxation's
-    optimum, a bound on the integer plan, is appended to `bound` when given: a time limit
-    that stops branch and bound before it has a bound still reports a gap."""
+    optimum, a bound on the integer plan, is appended to `bound` when given, then the seconds
+    that LP took: a time limit that stops branch and bound before it has a bound still reports
+    a gap."""
     import highspy
     import numpy as np
 
@@ -669,7 +682,7 @@ def _dive(highs, budget_s: float | None = None, bound: list | None = None):
 
     found = resolve()
     if found and bound is not None:
-        bound.append(diver.getInfo().objective_function_value)
+        bound += [diver.getInfo().objective_function_value, time.perf_counter() - began]
     kinds = getattr(highs, "planner_kinds", None)
     if kinds is not None and len(kinds) != len(lower):
         kinds = None
