@@ -149,8 +149,8 @@ def test_a_start_that_presolve_improves_is_not_returned_for_the_optimum(monkeypa
     inputs = tiny(6, mtok_per_month=182.0, api_price=3.0, purchase={"price": 500.0, "lead": 0},
                   opex_per_gpu_hour=0.5, site_setup=1000.0)
     checked = []
-    real_check = solve_module._start_returned_for_incumbent
-    monkeypatch.setattr(solve_module, "_start_returned_for_incumbent",
+    real_check = solve_module.start_returned_for_incumbent
+    monkeypatch.setattr(solve_module, "start_returned_for_incumbent",
                         lambda *args: checked.append(real_check(*args)) or checked[-1])
     assert optimize(inputs, mip_gap=0.0).npv == pytest.approx(3252.5, rel=1e-9)
     assert checked  # the dive's start was handed in and the returned plan checked

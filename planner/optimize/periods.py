@@ -115,7 +115,7 @@ def complete(highs, lp, blocks: Blocks, linking_values: np.ndarray, *, mip_gap: 
 
     import highspy
 
-    from planner.optimize.solve import hand_start
+    from planner.optimize.solve import hand_start, limit_next_run, start_returned_for_incumbent
 
     began = time.perf_counter()
     cost = np.asarray(lp.col_cost_, dtype=np.float64)
@@ -158,13 +158,21 @@ def complete(highs, lp, blocks: Blocks, linking_values: np.ndarray, *, mip_gap: 
                 continue
         solver = _period_solver(highs, lp, blocks, period, columns, integrality,
                                 row_lower - activity, row_upper - activity, mip_gap)
-        if left_s is not None:
-            # with a start, an equal share of the time left for each period left
-            solver.setOptionValue("time_limit", left_s if start is None else min(
-                left_s, max(left_s / (len(blocks.periods) - done), least_period_s)))
+        # with a start, an equal share of the time left for each period left
+        period_s = None if left_s is None else left_s if start is None else min(
+            left_s, max(left_s / (len(blocks.periods) - done), least_period_s))
+        if period_s is not None:
+            solver.setOptionValue("time_limit", period_s)
         if start is not None:
             hand_start(solver, values[columns])
         solver.run()
+        if start is not None and start_returned_for_incumbent(solver, cost[columns]):
+            # highspy 1.16 reported the start as presolve maps it (cheaper) and returned the
+            # start itself: again without it (seed001_heavy fast_growth: 2,149.14 -> 2,142.78)
+            solver.clearSolver()
+            if period_s is not None:
+                limit_next_run(solver, period_s)
+            solver.run()
         slowest_s = max(slowest_s, time.perf_counter() - began - elapsed_s)
         info = solver.getInfo()
         found = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible

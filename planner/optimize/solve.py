@@ -283,7 +283,7 @@ class _InterruptibleHiGHS(pulp.HiGHS):
             highs = lp.solverModel
         stopped = self.timed_out or \
             highs.getModelStatus() == highspy.HighsModelStatus.kTimeLimit
-        if start is not None and not stopped and _start_returned_for_incumbent(highs, self.cost):
+        if start is not None and not stopped and start_returned_for_incumbent(highs, self.cost):
             # Solve again from the start with presolve off, where the start is its own image.
             # At a time limit the start stands: _gap measures the plan returned.
             self.earlier_bound = max(self.earlier_bound,  # still a bound: same problem
@@ -344,12 +344,9 @@ class _InterruptibleHiGHS(pulp.HiGHS):
         linking = blocks.split.linking
         improved = None
         if start is not None:
-            # With a time limit, from the start: it always gives a plan, where from scratch
-            # the periods may run out of time. Without one, from scratch: from the start a
-            # period stops at its first plan within the gap, often the start's own share
-            # (saas_usd fast_growth: 2,874.63 against 2,873.04 from scratch).
-            improved = self._complete(highs, blocks, start[linking],
-                                      start if self.deadline is not None else None)
+            # first, from the start: it always gives a plan, where from scratch the periods
+            # may run out of time
+            improved = self._complete(highs, blocks, start[linking], start)
         if improved is not None and np.array_equal(start[linking], blocks.lower):
             base = improved  # the same commitments: from scratch would solve the same periods
         else:
@@ -592,7 +589,7 @@ def hand_start(highs, start) -> None:
     highs.setSolution(solution)
 
 
-def _start_returned_for_incumbent(highs, cost) -> bool:
+def start_returned_for_incumbent(highs, cost) -> bool:
     """Whether HiGHS handed back a plan dearer than the objective it reports. highspy 1.16
     (not 1.15) does so when its best plan is the start as presolve maps it, cheaper there
     than the start itself (a needless purchase the reductions drop): it reports that plan's
@@ -921,4 +918,5 @@ def highs_only_seconds(mps_path: Path | str, mip_gap: float = DEFAULT_MIP_GAP,
 
 
 __all__ = ["DEFAULT_MIP_GAP", "SOLVERS", "SolveInfo", "Status", "exit_past_running_solves",
-           "hand_start", "highs_only_seconds", "left_running", "limit_next_run", "solve"]
+           "hand_start", "highs_only_seconds", "left_running", "limit_next_run", "solve",
+           "start_returned_for_incumbent"]
