@@ -53,6 +53,15 @@ def _highs_model(problem):
     return problem.solverModel, variables, {v.name: i for i, v in enumerate(variables)}
 
 
+def _split(problem, column_period):
+    """The problem in HiGHS, its model, its periods apart, its columns and their positions."""
+    highs, variables, position = _highs_model(problem)
+    model = highs.getLp()
+    blocks = periods.split(model, np.array([column_period.get(v, periods.LINKING)
+                                            for v in variables]))
+    return highs, model, blocks, variables, position
+
+
 def test_each_month_alone_and_the_value_rows_match_the_paper():
     problem, x, own, column_period, stand_in = _two_months()
     highs, variables, position = _highs_model(problem)
@@ -93,10 +102,7 @@ def test_a_month_whole_in_the_relaxation_is_not_solved_again(monkeypatch):
 
     problem, _, _, column_period, _ = _two_months(1, 1)
     problem.get_constraint_by_name("demand_1").constant = -1.0
-    highs, variables, position = _highs_model(problem)
-    model = highs.getLp()
-    blocks = periods.split(model, np.array([column_period.get(v, periods.LINKING)
-                                            for v in variables]))
+    highs, model, blocks, variables, position = _split(problem, column_period)
     relaxation = highspy.Highs()
     relaxation.setOptionValue("output_flag", False)
     lp_model = highs.getLp()
@@ -125,10 +131,7 @@ def test_a_plan_improved_month_by_month_from_a_start():
     # takes the API for the half GPU's worth instead (4 < 6): 10 + 4 + 4 = 18, the optimum
     # with one reservation. Without time the start comes back as it was.
     problem, _, _, column_period, _ = _two_months()
-    highs, variables, position = _highs_model(problem)
-    model = highs.getLp()
-    blocks = periods.split(model, np.array([column_period.get(v, periods.LINKING)
-                                            for v in variables]))
+    highs, model, blocks, variables, position = _split(problem, column_period)
     start = np.zeros(len(variables))
     for name, value in {"reserve": 1, "on_demand_0": 1, "on_demand_1": 1, "assign_0": 1.5,
                         "assign_1": 1.5}.items():
@@ -149,10 +152,7 @@ def test_a_plan_improved_month_by_month_from_a_start():
 
 def test_a_month_without_a_stand_in_gets_no_value_row():
     problem, _, _, column_period, _ = _two_months()
-    highs, variables, position = _highs_model(problem)
-    model = highs.getLp()
-    blocks = periods.split(model, np.array([column_period.get(v, periods.LINKING)
-                                            for v in variables]))
+    highs, model, blocks, variables, position = _split(problem, column_period)
     base = periods.complete(highs, model, blocks, np.array([0.0]), mip_gap=1e-9)
     only_first = {0: [(position["reserve"], position["on_demand_0"], 1)], 1: None}
     assert len(periods.value_cuts(model, blocks, base, only_first)) == 1
