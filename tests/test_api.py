@@ -23,6 +23,18 @@ def test_import_planner_loads_no_solver_and_names_are_lazy():
             "sensitivity"} <= set(planner.__all__)
 
 
+def test_a_plan_printed_as_json_draws_no_chart_and_loads_no_matplotlib():
+    # matplotlib was a third of a small plan's time (docs/bench.md, "Startup"): it is loaded
+    # when a chart is drawn (--out), not by a plan printed on the terminal or as JSON.
+    code = ("import contextlib, io, sys; from planner.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    main(['plan', 'scenarios/seed001_light.yaml', '--json'])\n"
+            "print('matplotlib' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, check=False)
+    assert done.stdout.strip() == "False", done.stderr
+
+
 def test_plan_returns_tidy_years_with_the_committed_split():
     # seed001_medium reserves an H100 for 3 years from 2026-07 at 7,847.50 CNY a GPU-month.
     result = planner.plan(MEDIUM)

@@ -108,9 +108,8 @@ def complete(highs, lp, blocks: Blocks, linking_values: np.ndarray, *, mip_gap: 
     from the start's share and keeps it unless it finds a cheaper one, and the deadline never
     fails the completion: every period gets an equal share of the time left, or
     `least_period_s` if more, and a period it does not reach keeps the start's share (its
-    bound is then unknown: -inf). The plan
-    returned never costs more than the start (docs/bench.md: the dive's plan per period is
-    often several times its period's optimum)."""
+    bound is then unknown: -inf). The plan returned never costs more than the start
+    (docs/bench.md: the dive's plan per period is often several times its period's optimum)."""
     import time
 
     import highspy
