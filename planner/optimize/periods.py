@@ -129,6 +129,7 @@ def complete(highs, lp, blocks: Blocks, linking_values: np.ndarray, *, mip_gap: 
     activity = np.bincount(blocks.index, weights=blocks.value * fixed[blocks.nonzero_column],
                            minlength=lp.num_row_)
     row_lower, row_upper = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
+    shifted_lower, shifted_upper = row_lower - activity, row_upper - activity
     alone = blocks.row_period == LINKING
     slack = FEASIBILITY_TOLERANCE * np.maximum(1.0, np.abs(activity))
     if np.any(activity[alone] < row_lower[alone] - slack[alone]) or \
@@ -156,7 +157,7 @@ def complete(highs, lp, blocks: Blocks, linking_values: np.ndarray, *, mip_gap: 
                 bound += period_bound[int(period)]
                 continue
         solver = _period_solver(highs, lp, blocks, period, columns, integrality,
-                                row_lower - activity, row_upper - activity, mip_gap)
+                                shifted_lower, shifted_upper, mip_gap)
         # with a start, an equal share of the time left for each period left
         period_s = None if left_s is None else left_s if start is None else min(
             left_s, max(left_s / (len(blocks.periods) - done), least_period_s))

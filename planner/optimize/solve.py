@@ -239,8 +239,7 @@ class _InterruptibleHiGHS(pulp.HiGHS):
         import highspy
 
         highs = lp.solverModel
-        began = time.perf_counter()
-        self.deadline = began + self.timeLimit if self.timeLimit else None
+        self.deadline = time.perf_counter() + self.timeLimit if self.timeLimit else None
         self.timed_out = False
         self.cut_rows = []
         start = None
@@ -274,12 +273,7 @@ class _InterruptibleHiGHS(pulp.HiGHS):
             # branch and bound again without them, from the same start.
             highs.deleteRows(len(self.cut_rows), np.asarray(self.cut_rows, dtype=np.int32))
             self.cut_rows = []
-            highs.clearSolver()
-            if start is not None:
-                hand_start(highs, start)
-            if self.deadline is not None:
-                limit_next_run(highs, self.deadline - time.perf_counter())
-            self._run(lp)
+            self._run_again(lp, highs, start)
             highs = lp.solverModel
         stopped = self.timed_out or \
             highs.getModelStatus() == highspy.HighsModelStatus.kTimeLimit
@@ -288,13 +282,18 @@ class _InterruptibleHiGHS(pulp.HiGHS):
             # At a time limit the start stands: _gap measures the plan returned.
             self.earlier_bound = max(self.earlier_bound,  # still a bound: same problem
                                      highs.getInfo().mip_dual_bound)
-            highs.clearSolver()  # drops the start too
             highs.setOptionValue("presolve", "off")
-            if self.timeLimit:
-                left_s = self.timeLimit - (time.perf_counter() - began)
-                limit_next_run(highs, left_s)
+            self._run_again(lp, highs, start)
+
+    def _run_again(self, lp: pulp.LpProblem, highs, start) -> None:
+        """Branch and bound once more on `highs` from `start` (None: none), its earlier
+        search dropped, in the time left."""
+        highs.clearSolver()  # drops the start too
+        if start is not None:
             hand_start(highs, start)
-            self._run(lp)
+        if self.deadline is not None:
+            limit_next_run(highs, self.deadline - time.perf_counter())
+        self._run(lp)
 
     def _blocks(self, highs):
         """The problem's periods (planner.optimize.periods.split) with the linking columns'
@@ -569,14 +568,15 @@ def _start_from_dive(highs, time_limit: float | None):
     The plan handed over (or None), the dive's LP relaxation bound (-inf if none) and the
     seconds that LP took (0 if none)."""
     began = time.perf_counter()
-    bound = []
-    start = _dive(highs, DIVE_TIME_SHARE * time_limit if time_limit else None, bound)
+    first_lp = []
+    start = _dive(highs, DIVE_TIME_SHARE * time_limit if time_limit else None, first_lp)
     _return_freed_memory()
     if time_limit:
         limit_next_run(highs, time_limit - (time.perf_counter() - began))
     if start is not None:
         hand_start(highs, start)
-    return (start, *bound) if bound else (start, -float("inf"), 0.0)
+    bound, lp_seconds = first_lp or (-float("inf"), 0.0)
+    return start, bound, lp_seconds
 
 
 def hand_start(highs, start) -> None:
@@ -627,7 +627,7 @@ def _column_kind(name: str) -> int:
     return 0
 
 
-def _dive(highs, budget_s: float | None = None, bound: list | None = None):
+def _dive(highs, budget_s: float | None = None, first_lp: list | None = None):
     """A whole-number plan for the problem loaded in `highs` (numpy column values), or None
     (docs/bench.md, "The incumbent dive"). Solve the LP relaxation; then, round after round,
     fix the binaries it holds at >= 0.5 to 1 and at <= 0.1 to 0 (the largest to 1 when none
@@ -642,8 +642,8 @@ def _dive(highs, budget_s: float | None = None, bound: list | None = None):
     works on a copy of the problem, dropped before
     returning: `highs` is left as it was, and the dive's simplex memory (a gigabyte on the
     large bench) is freed before branch and bound allocates its own. The LP relaxation's
-    optimum, a bound on the integer plan, is appended to `bound` when given, then the seconds
-    that LP took: a time limit that stops branch and bound before it has a bound still reports
+    optimum, a bound on the integer plan, and the seconds it took are appended to `first_lp`
+    when given: a time limit that stops branch and bound before it has a bound still reports
     a gap."""
     import highspy
     import numpy as np
@@ -678,8 +678,8 @@ def _dive(highs, budget_s: float | None = None, bound: list | None = None):
                                np.asarray(values, dtype=np.float64))
 
     found = resolve()
-    if found and bound is not None:
-        bound += [diver.getInfo().objective_function_value, time.perf_counter() - began]
+    if found and first_lp is not None:
+        first_lp += [diver.getInfo().objective_function_value, time.perf_counter() - began]
     kinds = getattr(highs, "planner_kinds", None)
     if kinds is not None and len(kinds) != len(lower):
         kinds = None
