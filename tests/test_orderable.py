@@ -125,6 +125,57 @@ def test_monthly_billing_holds_the_peak_all_day():
     assert solve(monthly).npv == pytest.approx(2 * 2 * 730, rel=REL)
 
 
+def _second_offer(inputs, offer: str, price: float, **columns):
+    """The tiny plan with one more rental offer of GPU 'G' (on demand unless `channel` says)."""
+    row = {"offer": offer, "gpu": "G", "channel": "on_demand", "month": range(inputs.months),
+           "price_per_gpu_hour": price, "availability": 1.0, **columns}
+    rentals = pd.concat([inputs.rentals.assign(unit_gpus=1, billing="hour"), pd.DataFrame(row)],
+                        ignore_index=True)
+    rentals["unit_gpus"] = rentals["unit_gpus"].fillna(1).astype(int)
+    rentals["billing"] = rentals["billing"].fillna("hour")
+    return replace(inputs, rentals=rentals)
+
+
+def test_a_cheaper_offer_in_eight_gpu_units_does_not_hide_a_one_gpu_offer():
+    # Half a GPU of flat load (365 Mtok a month at 1 Mtok per GPU-hour) for 2 months. On
+    # demand at 1.00/h in 1-GPU units: 1 x 730 a month. An offer at 0.90/h in 8-GPU units:
+    # 8 x 0.90 x 730 = 5,256 a month. Both offered: the 1-GPU one, 2 x 730 = 1,460 (the plan
+    # used to keep only the cheapest per GPU-hour: 10,512).
+    inputs = tiny(2, mtok_per_month=365.0, on_demand=1.0)
+    both = solve(_second_offer(inputs, "node", 0.9, unit_gpus=8))
+    assert both.npv == pytest.approx(2 * 730, rel=REL)
+    assert set(both.fleet["gpus"]) == {1.0}
+
+
+def test_two_offers_of_one_gpu_type_mix_in_one_slice():
+    # 10 GPUs of flat load: 8-GPU units at 0.90/h and 1-GPU units at 1.00/h. One 8-GPU unit
+    # and 2 single GPUs: (8 x 0.90 + 2 x 1.00) x 730 = 6,716 a month (two units: 8 x 2 x 0.9
+    # x 730 = 10,512; ten singles: 7,300). The fleet holds 10 on demand at the peak.
+    inputs = tiny(1, mtok_per_month=10 * 730.0, on_demand=1.0)
+    result = solve(_second_offer(inputs, "node", 0.9, unit_gpus=8))
+    assert result.npv == pytest.approx((8 * 0.9 + 2 * 1.0) * 730, rel=REL)
+    assert result.fleet["gpus"].sum() == 10.0
+
+
+def test_a_month_billed_offer_and_an_hourly_one_share_a_peak():
+    # The 4-hour peak at 2 GPUs, 20 hours at 1 (_two_slices). Hourly at 1.00 alone: 851.67 a
+    # month (test above). Add an offer billed by the month at 0.90: one GPU all month on it
+    # (0.90 x 730 = 657) and the peak's second GPU hourly (4/24 x 730 = 121.67): 778.67.
+    hourly = _two_slices(tiny(2, on_demand=1.0))
+    mixed = solve(_second_offer(hourly, "monthly", 0.9, billing="month"))
+    assert mixed.npv == pytest.approx(2 * (0.9 * 730 + 4 / 24 * 730), rel=REL)
+
+
+def test_spot_keeps_the_offer_cheapest_per_hour_of_work_with_its_backup():
+    # Chat (cannot wait) needing one GPU. Spot at 0.40/h there 0.9 of the hours, with
+    # on-demand backup at 1.00/h: 0.9 x 0.40 + 0.1 x 1.00 = 0.46/h. A flaky spot offer at
+    # 0.39/h there 0.3 of the hours costs 0.3 x 0.39 + 0.7 = 0.817/h: cheaper per spot hour,
+    # dearer per hour of work. The plan keeps the first: 0.46 x 730 a month.
+    inputs = _with_spot(tiny(2, on_demand=1.0), 0.9)
+    result = solve(_second_offer(inputs, "flaky", 0.39, channel="spot", availability=0.3))
+    assert result.npv == pytest.approx(2 * 0.46 * 730, rel=REL)
+
+
 def _two_slices(inputs):
     """The tiny plan with a 4-hour peak at 2 Mtok/h and 20 off-peak hours at 1 Mtok/h."""
     months = inputs.months

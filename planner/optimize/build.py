@@ -26,6 +26,7 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import pandas as pd
 import pulp
@@ -91,19 +92,21 @@ class PlanModel(_SizedProblem):
     gpu_bound: dict[str, float] = field(default_factory=dict)  # most GPUs of a type ever useful
     buy: dict[tuple[str, int], pulp.LpVariable] = field(default_factory=dict)
     reserve: dict[tuple[str, int], pulp.LpVariable] = field(default_factory=dict)
-    rent: dict[tuple[str, str, int, str], pulp.LpVariable] = field(default_factory=dict)
-    # (gpu, channel, period) -> (offer, availability, unit_gpus, billing)
-    rent_offer: dict[tuple[str, str, int], tuple[str, float, int, str]] = field(
+    # (gpu, channel, period, slice) -> {units rented: its offer}; an offer billed by the month
+    # has one variable in every slice of the period
+    rent: dict[tuple[str, str, int, str], dict[pulp.LpVariable, Rental]] = field(
         default_factory=dict)
+    # (gpu, channel, period) -> the offers kept, cheapest first (spot: one availability)
+    rent_offer: dict[tuple[str, str, int], list[Rental]] = field(default_factory=dict)
     reserve_unit: dict[str, int] = field(default_factory=dict)  # reserved offer -> unit_gpus
     # (gpu, model, precision, tp, pool, period, slice) -> whole replicas
     replicas: dict[tuple, pulp.LpVariable] = field(default_factory=dict)
-    # On-demand backup of spot serving work that cannot wait, (gpu, period, slice) -> units,
-    # and the present cost of an on-demand GPU-hour over a period, (gpu, period) -> money.
-    backup: dict[tuple[str, int, str], pulp.LpVariable] = field(default_factory=dict)
+    # On-demand backup of spot serving work that cannot wait, (gpu, period, slice) ->
+    # {units of an on-demand offer: the offer}
+    backup: dict[tuple[str, int, str], dict[pulp.LpVariable, Rental]] = field(
+        default_factory=dict)
     # (gpu, model, precision, tp, period, slice) -> whole replicas of that backup
     backup_replicas: dict[tuple, pulp.LpVariable] = field(default_factory=dict)
-    backup_pv: dict[tuple[str, int], float] = field(default_factory=dict)
     assign: dict[tuple[str, str, str, int, str], pulp.LpVariable] = field(default_factory=dict)
     api: dict[tuple[str, str, int, str], pulp.LpVariable] = field(default_factory=dict)
     site: dict[int, pulp.LpVariable] = field(default_factory=dict)
@@ -342,6 +345,48 @@ def _peak_gpus(inputs: PlanInputs, frame: _Frame,
     return bound
 
 
+class Rental(NamedTuple):
+    """A rental offer as the plan holds it in one period: present cost of a GPU-hour over the
+    period (pv_hour), units of unit_gpus GPUs, billed per hour held or for the whole month."""
+
+    offer: str
+    availability: float
+    pv_hour: float
+    unit: int
+    billing: str
+
+    def replaces(self, other: Rental) -> bool:
+        """Whether this offer can hold any GPUs `other` holds, in the same hours, for no more:
+        no dearer per GPU-hour, whole units of it fill other's (its unit divides other's),
+        billed as flexibly, and there as often (spot: availability no lower)."""
+        return (self.pv_hour <= other.pv_hour and other.unit % self.unit == 0
+                and self.billing in (other.billing, "hour")
+                and self.availability == other.availability)
+
+
+def _undominated_rentals(found: list[Rental], backup_pv_hour: float | None = None
+                         ) -> list[Rental]:
+    """The rental offers of one GPU, channel and period that no other one replaces
+    (Rental.replaces), cheapest per GPU-hour first; of equal ones the first by id.
+    A spot pool has one availability (add_gpu_capacity), so spot keeps the offers at one
+    availability: that of the offer cheapest per GPU-hour of work, which is its price for work
+    that can wait, and a x price + (1 - a) x on-demand price (`backup_pv_hour`, the backup's)
+    where work that cannot wait may use spot (docs/plan.md, "Rental offers")."""
+    def per_work_hour(r: Rental) -> float:
+        if backup_pv_hour is None:
+            return r.pv_hour
+        return r.availability * r.pv_hour + (1 - r.availability) * backup_pv_hour
+    found = sorted(found, key=lambda r: (per_work_hour(r), r.unit, r.billing != "hour",
+                                         r.offer))
+    found = sorted((r for r in found if r.availability == found[0].availability),
+                   key=lambda r: (r.pv_hour, r.unit, r.billing != "hour", r.offer))
+    kept: list[Rental] = []
+    for rental in found:
+        if not any(other.replaces(rental) for other in kept):
+            kept.append(rental)
+    return kept
+
+
 @dataclass(frozen=True)
 class _Options:
     """Every purchase, reservation and rental the plan may use, with its present cost per GPU,
@@ -349,8 +394,7 @@ class _Options:
 
     purchases: list  # (row, serving period, present cost per GPU)
     contracts: list  # (row, active periods, present cost per GPU)
-    rentals: dict  # (gpu, channel, period) -> (offer, availability, present cost per GPU-hour,
-    #                                          unit_gpus, billing)
+    rentals: dict  # (gpu, channel, period) -> [Rental], cheapest per GPU-hour first
 
 
 def _options(model: PlanModel, frame: _Frame) -> _Options:
@@ -360,9 +404,10 @@ def _options(model: PlanModel, frame: _Frame) -> _Options:
     the horizon end. A reservation pays every month of its term; only the months inside the
     horizon count (costs: the horizon's end rule); it serves in every period its term covers
     whole. Per (gpu,
-    channel, period) the cheapest rental offer available at the period's start is the only one
-    that can matter (rentals have no capacity limit); spot pays only `availability` of the hours
-    and delivers as much."""
+    channel, period) the rental offers available at the period's start that no other one
+    replaces (rentals have no capacity limit: a cheaper offer in units as small, billed as
+    flexibly, replaces a dearer one); spot pays only `availability` of the hours and delivers
+    as much."""
     inputs, disc, bound = model.inputs, frame.discount, model.gpu_bound
     opex = inputs.gpus["opex_per_gpu_hour"].astype(float).to_dict()
     purchases = []
@@ -386,27 +431,30 @@ def _options(model: PlanModel, frame: _Frame) -> _Options:
             flows = costs.reservation_flows(row.price_per_gpu_month, m0, term)
             contracts.append((row, active, costs.present_cost(flows, disc.__getitem__,
                                                               frame.horizon)))
-    rentals: dict = {}
     table = _with_units(inputs.rentals)
     prices = {(o, int(m)): float(pr) for o, m, pr in
               zip(table["offer"], table["month"], table["price_per_gpu_hour"], strict=True)}
-    best: dict[tuple[str, str, int], tuple] = {}
+    offered: dict[tuple[str, str, int], list] = defaultdict(list)
     for row in table[table["month"].isin(set(frame.first.values()))].itertuples(index=False):
         p = frame.period_of[int(row.month)]
         if any((row.offer, m) not in prices for m in frame.months(p)):
             continue
-        key = (row.gpu, row.channel, p)
-        # Cheapest per GPU-hour; at one price the smaller unit, then hourly billing (either can
-        # do all the other does), then the id: a deterministic choice among equals.
-        candidate = (float(row.price_per_gpu_hour), int(row.unit_gpus), row.billing != "hour",
-                     row.offer, float(row.availability), str(row.billing))
-        if key not in best or candidate[:4] < best[key][:4]:
-            best[key] = candidate
-    for (g, channel, p), (_, unit, _, offer, availability, billing) in sorted(best.items()):
-        flows = costs.rental_flows(channel, lambda m, o=offer: prices[(o, m)], frame.months(p),
-                                   1.0)
-        pv_hour = costs.present_cost(flows, disc.__getitem__, frame.horizon)
-        rentals[(g, channel, p)] = (offer, availability, pv_hour, unit, billing)
+        flows = costs.rental_flows(row.channel, lambda m, o=row.offer: prices[(o, m)],
+                                   frame.months(p), 1.0)
+        offered[(row.gpu, row.channel, p)].append(Rental(
+            row.offer, float(row.availability),
+            costs.present_cost(flows, disc.__getitem__, frame.horizon), int(row.unit_gpus),
+            str(row.billing)))
+    # GPUs that serve work which cannot wait but may run on spot (with on-demand backup)
+    workloads = inputs.workloads
+    firm = set(workloads.index[workloads["spot_allowed"] & ~workloads["deferrable"]])
+    firm_gpus = set(inputs.capacity.loc[inputs.capacity["workload"].isin(firm), "gpu"])
+    rentals = {}
+    for (g, channel, p), found in sorted(offered.items()):
+        backup = None
+        if channel == "spot" and g in firm_gpus and offered.get((g, "on_demand", p)):
+            backup = min(r.pv_hour for r in offered[(g, "on_demand", p)])
+        rentals[(g, channel, p)] = _undominated_rentals(found, backup)
     return _Options(purchases, contracts, rentals)
 
 
@@ -459,6 +507,11 @@ def _dominated_gpus(inputs: PlanInputs, options: _Options) -> dict[str, str]:
 
     def _replaces(on_a: tuple, on_b: tuple) -> bool:
         return on_a[:2] == on_b[:2] and on_b[2] % on_a[2] == 0
+
+    def _matches(ra: Rental, rb: Rental) -> bool:  # a's offer rents GPU for GPU as b's does
+        return (ra.availability >= rb.availability and ra.unit == rb.unit
+                and ra.pv_hour * ra.availability <= rb.pv_hour * rb.availability
+                and ra.billing in (rb.billing, "hour"))
     buys: dict[str, list] = defaultdict(list)
     for row, serve, cost in options.purchases:
         buys[row.gpu].append((int(row.month), int(row.unit_gpus), serve, cost,
@@ -467,8 +520,8 @@ def _dominated_gpus(inputs: PlanInputs, options: _Options) -> dict[str, str]:
     for row, active, cost in options.contracts:
         contracts[row.gpu].append((frozenset(active), cost, int(getattr(row, "unit_gpus", 1))))
     rents: dict[str, dict] = defaultdict(dict)
-    for (g, channel, p), (_, availability, pv_hour, unit, billing) in options.rentals.items():
-        rents[g][(channel, p)] = (availability, pv_hour * availability, unit, billing)
+    for (g, channel, p), offers in options.rentals.items():
+        rents[g][(channel, p)] = offers
     power = inputs.gpus["power_kw"].to_dict()
     capped = inputs.limits.max_gpus
 
@@ -476,10 +529,9 @@ def _dominated_gpus(inputs: PlanInputs, options: _Options) -> dict[str, str]:
         return (a not in capped and power[a] <= power[b]
                 and all(served[a].get(w, 0.0) >= r and _replaces(shape[(w, a)], shape[(w, b)])
                         for w, r in served[b].items())
-                and all(key in rents[a] and rents[a][key][0] >= avail and rents[a][key][1] <= cost
-                        and rents[a][key][2] == unit
-                        and (rents[a][key][3] == billing or rents[a][key][3] == "hour")
-                        for key, (avail, cost, unit, billing) in rents[b].items())
+                and all(key in rents[a] and all(any(_matches(ra, rb) for ra in rents[a][key])
+                                                for rb in offers)
+                        for key, offers in rents[b].items())
                 and all(any(m2 == m and u2 == u and s2 == s and c2 <= c and pr2 <= pr
                             for m2, u2, s2, c2, pr2 in buys[a]) for m, u, s, c, pr in buys[b])
                 and all(any(act <= act2 and c2 <= c and u2 == u for act2, c2, u2 in contracts[a])
@@ -574,24 +626,30 @@ def add_site(model: PlanModel, frame: _Frame, objective: dict) -> None:
 
 
 def add_rentals(model: PlanModel, frame: _Frame, options: _Options, objective: dict) -> None:
-    """On-demand and spot units (unit_gpus GPUs each, whole) held per slice, paid per hour held
-    (spot: `availability` of the hours are there and paid). An offer billed by the month holds
-    its units all month: one variable stands in every slice of the period."""
+    """On-demand and spot units (unit_gpus GPUs each, whole) of each offer kept, held per slice,
+    paid per hour held (spot: `availability` of the hours are there and paid). An offer billed
+    by the month holds its units all month: one variable stands in every slice of the period."""
     category = pulp.LpContinuous if model.relax else pulp.LpInteger
-    for (g, channel, p), (offer, availability, pv_hour, unit, billing) in \
-            options.rentals.items():
-        model.rent_offer[(g, channel, p)] = (offer, availability, unit, billing)
-        if channel == "on_demand":
-            model.backup_pv[(g, p)] = pv_hour
-        monthly = None
-        if billing == "month":
-            monthly = model.column(_name(channel, g, frame.label[p], "month"), 0, None, category,
-                                   p)
-        for s in frame.slices:
-            var = monthly if monthly is not None else model.column(
-                _name(channel, g, frame.label[p], s), 0, None, category, p)
-            model.rent[(g, channel, p, s)] = var
-            objective[var] += unit * pv_hour * frame.fraction[s] * availability
+    for (g, channel, p), offers in options.rentals.items():
+        model.rent_offer[(g, channel, p)] = offers
+        for i, rental in enumerate(offers):
+            # the cheapest offer's columns keep the names they had when it was the only one
+            own = () if i == 0 else (rental.offer,)
+            monthly = None
+            if rental.billing == "month":
+                monthly = model.column(_name(channel, g, frame.label[p], "month", *own), 0,
+                                       None, category, p)
+            for s in frame.slices:
+                var = monthly if monthly is not None else model.column(
+                    _name(channel, g, frame.label[p], s, *own), 0, None, category, p)
+                model.rent.setdefault((g, channel, p, s), {})[var] = rental
+                objective[var] += rental.unit * rental.pv_hour * frame.fraction[s] * \
+                    rental.availability
+
+
+def _spot_availability(model: PlanModel, g: str, p: int) -> float:
+    """The availability of spot GPUs of type g in period p (one per pool: _undominated_rentals)."""
+    return model.rent_offer[(g, "spot", p)][0].availability
 
 
 def add_assignments(model: PlanModel, frame: _Frame) -> None:
@@ -706,7 +764,7 @@ def add_gpu_capacity(model: PlanModel, frame: _Frame, owned: dict, reserved: dic
     for (w, g, pool, p, s), _ in model.assign.items():
         key = (deps[(w, g)], pool, p, s)
         # Deferrable work gets a of a spot replica: 1/a as many replicas for the same work.
-        derate = model.rent_offer[(g, "spot", p)][1] if pool == SPOT and deferrable[w] else 1
+        derate = _spot_availability(model, g, p) if pool == SPOT and deferrable[w] else 1
         most[key] += peak[(w, p, s)] / rate[(w, g)] / derate
         floor[key] = max(floor[key], least.get(w, 0))
     category = pulp.LpContinuous if model.relax else pulp.LpInteger
@@ -716,7 +774,7 @@ def add_gpu_capacity(model: PlanModel, frame: _Frame, owned: dict, reserved: dic
         if pool == FLEET:
             use[(dep, FLEET, p, s)][var] = 1.0
             continue
-        availability = model.rent_offer[(g, "spot", p)][1]
+        availability = _spot_availability(model, g, p)
         use[(dep, SPOT, p, s)][var] = 1.0 if deferrable[w] else availability
     held: dict = defaultdict(dict)  # (g, pool, p, s) -> {replicas: tp}
     for (dep, pool, p, s), terms in sorted(use.items(), key=lambda kv: (
@@ -726,7 +784,7 @@ def add_gpu_capacity(model: PlanModel, frame: _Frame, owned: dict, reserved: dic
         upper = max(math.ceil(most[(dep, pool, p, s)] / tp - 1e-9), floor[(dep, pool, p, s)])
         var = model.column(f"replicas_{name}", 0, upper, category, p)
         model.replicas[(*dep, pool, p, s)] = var
-        availability = 1.0 if pool == FLEET else model.rent_offer[(g, "spot", p)][1]
+        availability = 1.0 if pool == FLEET else _spot_availability(model, g, p)
         terms = dict(terms)
         terms[var] = -availability * tp
         model.row(terms, pulp.LpConstraintLE, f"replica_{name}", 0)
@@ -738,17 +796,20 @@ def add_gpu_capacity(model: PlanModel, frame: _Frame, owned: dict, reserved: dic
             committed = {**owned.get((g, p), {}), **reserved.get((g, p), {})}
             for var, n in committed.items():
                 terms[var] = -n
-            on_demand = model.rent.get((g, "on_demand", p, s))
-            if on_demand is not None:
-                unit = model.rent_offer[(g, "on_demand", p)][2]
-                terms[on_demand] = -unit
-            if committed and (on_demand is None or g in capped):
+            on_demand = model.rent.get((g, "on_demand", p, s), {})
+            for var, rental in on_demand.items():
+                terms[var] = -rental.unit
+            if committed and (not on_demand or g in capped):
                 model.stand_in[p] = None
             elif committed and model.stand_in.get(p, []) is not None:
+                # the cheapest offer's units stand in (any offer's would)
+                var, rental = next(iter(on_demand.items()))
                 model.stand_in.setdefault(p, []).extend(
-                    (var, on_demand, math.ceil(n / unit - 1e-9)) for var, n in committed.items())
+                    (commitment, var, math.ceil(n / rental.unit - 1e-9))
+                    for commitment, n in committed.items())
         else:
-            terms[model.rent[(g, "spot", p, s)]] = -model.rent_offer[(g, "spot", p)][2]
+            for var, rental in model.rent[(g, "spot", p, s)].items():
+                terms[var] = -rental.unit
         model.row(terms, pulp.LpConstraintLE, _name("capacity", g, pool, frame.label[p], s), 0)
 
 
@@ -758,9 +819,9 @@ def add_spot_backup(model: PlanModel, frame: _Frame, objective: dict,
     of the same type for the (1 - a) of the hours spot is away, paid for those hours (an offer
     billed by the month: all of them). The backup hosts the work it stands in for, so it comes
     in whole replicas of the same deployment d (gpu, model, precision, tp) per period and
-    slice, and the replicas in whole units of the on-demand offer:
+    slice, and the replicas in whole units of the on-demand offers o:
         sum assign[v, d, spot, p, s] (v not deferrable) <= tp x backup_replicas[d, p, s]
-        sum_d tp x backup_replicas[d, p, s]             <= unit x backup[g, p, s]
+        sum_d tp x backup_replicas[d, p, s]             <= sum_o unit_o x backup[g, p, s, o]
     assign is already in GPUs (Mtok per GPU-hour enters in the demand rows) and the backup
     carries all of v's work while spot is away, so neither the rate nor a enters: half a GPU
     of work on a tp=4 deployment holds one replica, 4 backup GPUs. Each backup_replicas is
@@ -797,17 +858,19 @@ def add_spot_backup(model: PlanModel, frame: _Frame, objective: dict,
             if most < tp:  # else the replica row binds as tightly
                 model.row({assigned: 1, var: -most}, pulp.LpConstraintLE,
                           _name("gate", w, g, "backup", frame.label[p], s), 0)
-    rentals = model.backup_pv
     for (g, p, s), terms in sorted(held.items()):
-        offer, _, unit, billing = model.rent_offer[(g, "on_demand", p)]
-        away = 1 - model.rent_offer[(g, "spot", p)][1]
-        share = 1.0 if billing == "month" else away
+        away = 1 - _spot_availability(model, g, p)
         name = _name(g, frame.label[p], s)
-        var = model.column(f"backup_{name}", 0, None, category, p)
-        model.backup[(g, p, s)] = var
-        objective[var] += unit * rentals[(g, p)] * frame.fraction[s] * share
         terms = dict(terms)
-        terms[var] = -float(unit)
+        model.backup[(g, p, s)] = {}
+        for i, rental in enumerate(model.rent_offer[(g, "on_demand", p)]):
+            share = 1.0 if rental.billing == "month" else away
+            own = () if i == 0 else (rental.offer,)  # names as in add_rentals
+            var = model.column(_name("backup", g, frame.label[p], s, *own), 0, None, category,
+                               p)
+            model.backup[(g, p, s)][var] = rental
+            objective[var] += rental.unit * rental.pv_hour * frame.fraction[s] * share
+            terms[var] = -float(rental.unit)
         model.row(terms, pulp.LpConstraintLE, f"backup_{name}", 0)
 
 
@@ -948,9 +1011,8 @@ def add_gpu_caps(model: PlanModel, frame: _Frame, owned: dict, reserved: dict) -
             for s in frame.slices:
                 terms = {**owned.get((g, p), {}), **reserved.get((g, p), {})}
                 for channel in HOURLY_CHANNELS:
-                    if (g, channel, p, s) in model.rent:
-                        terms[model.rent[(g, channel, p, s)]] = float(
-                            model.rent_offer[(g, channel, p)][2])
+                    for var, rental in model.rent.get((g, channel, p, s), {}).items():
+                        terms[var] = float(rental.unit)
                 if terms:
                     _add_limit(model, "max_gpus", g, p, terms, cap,
                                _name("gpu_cap", g, frame.label[p], s))
@@ -969,12 +1031,10 @@ def add_spot_share(model: PlanModel, frame: _Frame, owned: dict, reserved: dict)
             for g in inputs.gpus.index:
                 for var, n in {**owned.get((g, p), {}), **reserved.get((g, p), {})}.items():
                     terms[var] -= share * n
-                if (g, "on_demand", p, s) in model.rent:
-                    terms[model.rent[(g, "on_demand", p, s)]] -= share * model.rent_offer[
-                        (g, "on_demand", p)][2]
-                if (g, "spot", p, s) in model.rent:
-                    terms[model.rent[(g, "spot", p, s)]] += (1 - share) * model.rent_offer[
-                        (g, "spot", p)][2]
+                for var, rental in model.rent.get((g, "on_demand", p, s), {}).items():
+                    terms[var] -= share * rental.unit
+                for var, rental in model.rent.get((g, "spot", p, s), {}).items():
+                    terms[var] += (1 - share) * rental.unit
             _add_limit(model, "max_spot_share", "spot", p, terms, 0.0,
                        _name("spot_share", frame.label[p], s))
 
@@ -1027,16 +1087,15 @@ def decision_values(model: PlanModel) -> dict[str, pd.DataFrame]:
         "reserve": pd.DataFrame([(o, m, _value(v) * model.reserve_unit[o])
                                  for (o, m), v in model.reserve.items() if _value(v)],
                                 columns=["offer", "month", "gpus"]),
-        "rent": pd.DataFrame([(g, c, p, s, *model.rent_offer[(g, c, p)][:2],
-                               _value(v) * model.rent_offer[(g, c, p)][2])
-                              for (g, c, p, s), v in model.rent.items() if _value(v)],
+        "rent": pd.DataFrame([(g, c, p, s, r.offer, r.availability, _value(v) * r.unit)
+                              for (g, c, p, s), held in model.rent.items()
+                              for v, r in held.items() if _value(v)],
                              columns=["gpu", "channel", "period", "slice", "offer",
                                       "availability", "gpus"]),
-        "backup": pd.DataFrame([(g, p, s, *model.rent_offer[(g, "on_demand", p)][:1],
-                                 1 - model.rent_offer[(g, "spot", p)][1],
-                                 model.rent_offer[(g, "on_demand", p)][3],
-                                 _value(v) * model.rent_offer[(g, "on_demand", p)][2])
-                                for (g, p, s), v in model.backup.items() if _value(v)],
+        "backup": pd.DataFrame([(g, p, s, r.offer, 1 - _spot_availability(model, g, p),
+                                 r.billing, _value(v) * r.unit)
+                                for (g, p, s), held in model.backup.items()
+                                for v, r in held.items() if _value(v)],
                                columns=["gpu", "period", "slice", "offer", "away", "billing",
                                         "gpus"]),
         "replicas": pd.DataFrame([(*k, _value(v)) for k, v in model.replicas.items()

@@ -337,7 +337,9 @@ def compute_result(inputs: PlanInputs, values: dict[str, pd.DataFrame], solver: 
                             "after_horizon": sum(gpus * amount for m, _, amount in flows
                                                  if not costs.counts(m, horizon))})
 
-    # Rentals: paid per hour held (spot: the hours it is there).
+    # Rentals: paid per hour held (spot: the hours it is there). The peak sums the offers of
+    # a slice (and on-demand backup with them).
+    held_in_slice: dict = defaultdict(float)  # (p, gpu, channel, slice) -> GPUs
     prices = {(o, int(m)): float(pr) for o, m, pr in zip(
         inputs.rentals["offer"], inputs.rentals["month"], inputs.rentals["price_per_gpu_hour"],
         strict=True)}
@@ -347,7 +349,8 @@ def compute_result(inputs: PlanInputs, values: dict[str, pd.DataFrame], solver: 
                 channel, lambda m, o=offer: prices[(o, m)], months(p), fraction[s] * availability):
             cash.append((m, category, g, None, m, gpus * amount))
         slot = fleet[(p, g, channel)]
-        slot[0] = max(slot[0], gpus)
+        held_in_slice[(p, g, channel, s)] += gpus
+        slot[0] = max(slot[0], held_in_slice[(p, g, channel, s)])
         slot[1] += gpus * fraction[s]
         slot[2] += hours_per_month * length[p]
 
@@ -361,7 +364,8 @@ def compute_result(inputs: PlanInputs, values: dict[str, pd.DataFrame], solver: 
                 "on_demand", lambda m, o=offer: prices[(o, m)], months(p), fraction[s] * share):
             cash.append((m, category, g, None, m, gpus * amount))
         slot = fleet[(p, g, "on_demand")]
-        slot[0] = max(slot[0], gpus)
+        held_in_slice[(p, g, "on_demand", s)] += gpus
+        slot[0] = max(slot[0], held_in_slice[(p, g, "on_demand", s)])
         slot[1] += gpus * fraction[s] * share
         slot[2] += hours_per_month * length[p]
 
