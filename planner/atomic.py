@@ -60,6 +60,20 @@ def write_text_atomic(path: Path | str, text: str, encoding: str = "utf-8") -> P
     return write_bytes_atomic(path, text.encode(encoding))
 
 
+def check_writable_folder(parent: Path, what: str) -> None:
+    """InputError (exit 2) unless `parent` is a folder where a new folder can be made: tried,
+    since permission bits do not tell everything (read-only mounts, immutable folders)."""
+    parent = parent if str(parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"{what}: folder {parent} does not exist; allowed: a path in an "
+                         "existing folder")
+    try:
+        Path(tempfile.mkdtemp(prefix=".planner-check.", dir=parent)).rmdir()
+    except OSError as exc:
+        raise InputError(f"{what}: cannot write in folder {parent} ({exc.strerror or exc}); "
+                         "allowed: a folder you can write to") from None
+
+
 @contextlib.contextmanager
 def atomic_directory(path: Path | str, force: bool = False) -> Iterator[Path]:
     """Build an output folder in a temporary sibling; rename it to `path` only on success.
@@ -77,9 +91,7 @@ def atomic_directory(path: Path | str, force: bool = False) -> Iterator[Path]:
     if path.exists() and not path.is_dir():
         raise InputError(f"{path}: exists and is not a folder; allowed: a folder path")
     parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise InputError(f"{path}: folder {parent} does not exist; allowed: a path in an "
-                         "existing folder")
+    check_writable_folder(parent, str(path))
     temp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent))
     try:
         os.chmod(temp, 0o777 & ~_umask())  # mkdtemp makes it private (0700)

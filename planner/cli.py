@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from planner import loading
+from planner.atomic import check_writable_folder
 from planner.errors import InfeasibleError, InputError, PlannerError
 from planner.jsonio import json_ready
 
@@ -230,10 +231,14 @@ def _add_plan_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _refuse_existing_out(args: argparse.Namespace) -> None:
-    """An --out folder that exists is refused before any work, unless --force."""
-    if args.out and Path(args.out).exists() and not args.force:
+    """An --out folder that exists (unless --force), or one that cannot be made, is refused
+    before any work: not after a solve of minutes."""
+    if not args.out:
+        return
+    if Path(args.out).exists() and not args.force:
         raise InputError(f"--out {args.out}: already exists; allowed: a new folder, or pass "
                          "--force to replace it")
+    check_writable_folder(Path(args.out).parent, f"--out {args.out}")
 
 
 def cmd_plan(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:

@@ -87,3 +87,11 @@ def test_plan_exit_codes(run_cli, args, code) -> None:
     result = run_cli(*args)
     assert result.code == code, result.err
     assert "Traceback" not in result.err
+
+
+def test_a_quarterly_plan_names_its_first_and_last_month(run_cli) -> None:
+    # Periods are labelled by their first month: 36 months in quarters end in 2029-06, not at
+    # the last quarter's label 2029-04, and count 36 months (not 12).
+    result = run_cli("plan", SCENARIO_DIR / "seed001_light.yaml", "--set", "step=quarter")
+    assert result.code == 0, result.err
+    assert "2026-07 to 2029-06 (36 months, 12 quarters)" in result.out

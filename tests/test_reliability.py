@@ -242,6 +242,24 @@ def test_plan_out_refuses_existing_folder(run_cli, tmp_path: Path) -> None:
     assert list((tmp_path / "out").iterdir()) == []
 
 
+def test_plan_out_in_a_folder_that_cannot_be_written_is_refused_before_solving(
+        run_cli, tmp_path: Path, monkeypatch) -> None:
+    # Permission bits do not stop root (read-only mounts and immutable folders do): the
+    # folder is tried with a new folder in it, here refused as such a mount would.
+    import planner.atomic
+    import planner.optimize.plan  # noqa: F401  (loaded, to be replaced below)
+
+    def refused(**_):
+        raise PermissionError(1, "Operation not permitted")
+    monkeypatch.setattr(planner.atomic.tempfile, "mkdtemp", refused)
+    solving = sys.modules["planner.optimize.plan"]  # the module (the package exports plan)
+    monkeypatch.setattr(solving, "plan", lambda *a, **k: pytest.fail("solved first"))
+    result = run_cli("plan", MEDIUM, *SHORT, "--out", tmp_path / "out")
+    assert result.code == 2
+    assert f"cannot write in folder {tmp_path} (Operation not permitted)" in result.err
+    assert "Traceback" not in result.err and not (tmp_path / "out").exists()
+
+
 def test_time_limit_without_a_solution_is_exit_4(run_cli) -> None:
     result = run_cli("plan", MEDIUM, "--time-limit", "1e-9", "--json")
     assert result.code == 4

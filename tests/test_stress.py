@@ -207,6 +207,8 @@ def test_cli_stress_is_deterministic_and_hedged_is_no_worse(run_cli, small, tmp_
     written = {p.name for p in (tmp_path / "out").iterdir()}
     assert {"variants.csv", "monte_carlo_samples.csv", "hedged_commitments.csv",
             "stress.json", "report.html"} <= written
+    for csv in (tmp_path / "out").glob("*.csv"):  # every table has its header, empty or not
+        assert len(pd.read_csv(csv).columns) >= 2, csv.name
 
 
 def test_cli_stress_without_hedge_regret_zero_and_text_fits(run_cli, small, tmp_path):
@@ -224,6 +226,7 @@ def test_cli_stress_without_hedge_regret_zero_and_text_fits(run_cli, small, tmp_
     assert {"variants.csv", "regret.csv", "monte_carlo_samples.csv"} <= {
         p.name for p in (tmp_path / "o").iterdir()}
     assert max(len(line) for line in out.out.splitlines() if str(tmp_path) not in line) <= 100
+    assert "thousands of" in out.out  # the regret table's units: wrapped, never cut off
 
 
 def test_bad_distribution_is_bad_input(run_cli, small):

@@ -41,7 +41,7 @@ from planner.report.html import (
     write_report_files,
 )
 from planner.report.text import mix_in_words, render_summary
-from planner.report.view import PlanView, cumulative_frame, yearly_table
+from planner.report.view import PlanView, cumulative_frame, horizon_words, yearly_table
 from planner.results import statistics
 from planner.schemas import CHANNELS
 from planner.units import HOURS_PER_MONTH
@@ -73,8 +73,7 @@ def _meta(view: PlanView, made_at: str) -> list[tuple[str, str]]:
         ("Variant", view.variant or "base (no variant)"),
         ("Overrides applied", overrides),
         ("Channels", ", ".join(view.channels) if view.channels else "all"),
-        ("Horizon", f"{view.months[0]} to {view.months[-1]} ({len(view.months)} months)"
-         if view.months else "empty"),
+        ("Horizon", horizon_words(view)),
         ("Currency", view.currency),
     ]
     if view.npv is not None:
@@ -312,6 +311,16 @@ def _period_months(result: Any) -> tuple[list[str], dict[int, str]]:
     return labels, of_month
 
 
+def _horizon(inputs: Any) -> str:
+    """'2026-01 to 2026-06 (6 months, 2 quarters)': first and last month, how many."""
+    months = int(inputs.months)
+    periods = len(inputs.periods)
+    count = f"{months} month{'s' if months != 1 else ''}"
+    if periods != months:
+        count += f", {periods} quarter{'s' if periods != 1 else ''}"
+    return f"{inputs.month_label(0)} to {inputs.month_label(months - 1)} ({count})"
+
+
 def _sources(result: Any, loaded: Any) -> pd.DataFrame:
     """source and as_of of every catalog entry the plan uses (GPUs, offers, APIs, models)."""
     catalog = loaded.catalog
@@ -391,6 +400,7 @@ def view_from_result(result: Any, loaded: Any = None) -> PlanView:
         utilization=statistics.utilization(result)[
             ["month", "channel", "gpu", "utilization"]], workloads=workloads,
         description=scenario.description if scenario is not None else None,
+        horizon=_horizon(result.inputs),
         variant=prov.get("variant"), overrides=list(prov.get("overrides") or []),
         channels=None if not channels or set(channels) == all_channels else list(channels),
         solver=solver, npv=float(result.npv), total_cost=float(result.total_cost),

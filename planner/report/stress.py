@@ -24,7 +24,7 @@ from planner.report.charts import (
     chart_distribution,
 )
 from planner.report.html import Chart, Report, Section, Table, generated_at, write_report_files
-from planner.results.result import CATEGORIES, COMMITMENT_COLUMNS
+from planner.results.result import CATEGORIES, COMMITMENT_COLUMNS, DIFFERENCE_COLUMNS
 
 if TYPE_CHECKING:  # the report reads results only: importing the study would load the solver
     from planner.studies.stress import StressResult
@@ -231,7 +231,9 @@ def stress_tables(result: StressResult) -> dict[str, pd.DataFrame]:
     out = {"variants": pd.DataFrame(rows), "variant_years": pd.DataFrame(years),
            "variant_commitments": pd.DataFrame([{"variant": v["name"], **c}
                                                 for v in result.variants
-                                                for c in v["commitments"]])}
+                                                for c in v["commitments"]],
+                                               columns=["variant", *COMMITMENT_COLUMNS,
+                                                        "price_per_gpu"])}
     if result.regret:
         out["regret"] = pd.DataFrame(result.regret).rename(columns={
             "npv": f"npv_{cur}", "best_npv": f"best_npv_{cur}", "regret": f"regret_{cur}"})
@@ -243,7 +245,8 @@ def stress_tables(result: StressResult) -> dict[str, pd.DataFrame]:
     if h and h.get("commitments") is not None:
         out["hedged_commitments"] = pd.DataFrame(h.get("commitments") or [],
                                                  columns=COMMITMENT_COLUMNS)
-        out["hedged_differences"] = pd.DataFrame(h.get("differences") or [])
+        out["hedged_differences"] = pd.DataFrame(h.get("differences") or [],
+                                                 columns=DIFFERENCE_COLUMNS)
         if h.get("npvs"):
             out["hedged_futures"] = pd.DataFrame({"future": h["future_names"],
                                                   f"hedged_npv_{cur}": h["npvs"]})

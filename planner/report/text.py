@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 
 from planner.report.charts import ALTERNATIVE_LABELS, channel_sort_key, crossover_month
 from planner.report.html import fmt_amount
-from planner.report.view import PlanView, cumulative_frame, yearly_table
+from planner.report.view import PlanView, cumulative_frame, horizon_words, yearly_table
 
 # --------------------------------------------------------------------------- terminal summary
 
@@ -80,7 +80,7 @@ def render_summary(view: PlanView, alternatives: Mapping[str, PlanView] | None =
             + (f", channels {','.join(view.channels)}" if view.channels else "")]
     facts = []
     if view.months:
-        facts.append(f"{view.months[0]} to {view.months[-1]} ({len(view.months)} months)")
+        facts.append(horizon_words(view))
     facts.append(f"solver {status}" + (f", gap {float(gap):.2%}" if gap is not None
                                         and math.isfinite(float(gap)) else "")
                  + (f", {float(solver['seconds']):.1f} s" if solver.get("seconds") is not None

@@ -28,13 +28,14 @@ class PlanView:
 
     scenario: str
     currency: str
-    months: list[str]
+    months: list[str]  # period labels (a quarter: its first month)
     yearly: pd.DataFrame
     monthly: pd.DataFrame
     gpus: pd.DataFrame
     utilization: pd.DataFrame
     workloads: pd.DataFrame
     description: str | None = None
+    horizon: str | None = None  # e.g. '2026-01 to 2026-06 (6 months, 2 quarters)'
     variant: str | None = None
     overrides: list[dict[str, Any]] = field(default_factory=list)
     channels: list[str] | None = None
@@ -52,6 +53,16 @@ class PlanView:
     accounting: pd.DataFrame | None = None      # index year: depreciation ... expense, cash
     workload_years: pd.DataFrame | None = None  # year, workload, api, self_hosted, total
     limits_value: list[dict[str, Any]] = field(default_factory=list)  # shadow prices, words
+
+
+def horizon_words(view: PlanView) -> str:
+    """The horizon in words: its first and last month and how many (periods are labelled by
+    their first month, so the last label is not the last month of a quarter)."""
+    if view.horizon:
+        return view.horizon
+    if not view.months:
+        return "empty"
+    return f"{view.months[0]} to {view.months[-1]} ({len(view.months)} periods)"
 
 
 def yearly_table(view: PlanView) -> pd.DataFrame:

@@ -29,6 +29,8 @@ from planner.units import HOURS_PER_MONTH, month_index
 
 # The columns that identify a first-stage commitment (stress compares plans by them).
 COMMITMENT_COLUMNS = ["kind", "offer", "month", "gpus"]
+# what a hedged plan commits differently from the base plan (planner.studies.hedge)
+DIFFERENCE_COLUMNS = ["kind", "offer", "month", "base_gpus", "hedged_gpus", "change"]
 CATEGORIES = ("capex", "opex", "reserved", "on_demand", "spot", "api")
 ORDER_COLUMNS = ["month", "action", "offer", "provider", "gpu", "units", "gpus", "term_months",
                  "price_per_gpu"]

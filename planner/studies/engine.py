@@ -110,13 +110,21 @@ def run_all(fn: Callable[[Any], Any], tasks: Sequence[Any], engine: Engine, labe
     try:
         # forkserver, not fork: a process forked after this one ran HiGHS (its threads, the
         # time limit's watchdog) can spin for ever waiting on threads the child does not have.
-        with ProcessPoolExecutor(max_workers=min(engine.workers, len(tasks)),
-                                 initializer=initializer,
-                                 mp_context=_forkserver(preload)) as pool:
+        pool = ProcessPoolExecutor(max_workers=min(engine.workers, len(tasks)),
+                                   initializer=initializer, mp_context=_forkserver(preload))
+        try:
             pending = {pool.submit(fn, task): i for i, task in enumerate(tasks)}
             for done, future in enumerate(as_completed(pending), start=1):
                 results[pending[future]] = future.result()
                 shown.update(done)
+        except BaseException:
+            # Ctrl-C or a failed task: the queued solves are dropped and the running ones
+            # stopped at once (a plain shutdown waits for every queued solve: minutes)
+            for process in list((pool._processes or {}).values()):
+                process.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
     except BrokenProcessPool as exc:
         raise SolverError(f"{label}: a worker process died ({exc or 'killed'}); nothing was "
                           "lost but this run: run again, or lower --workers if memory is "

@@ -21,7 +21,7 @@ import pandas as pd
 from planner.errors import InfeasibleError, InputError, SolverError
 from planner.inputs import PlanInputs
 from planner.optimize.solve import DEFAULT_MIP_GAP
-from planner.results.result import COMMITMENT_COLUMNS
+from planner.results.result import COMMITMENT_COLUMNS, DIFFERENCE_COLUMNS
 
 HEDGE_TIME_LIMIT_S = 300.0
 DEFAULT_CLUSTERS = 8
@@ -172,9 +172,9 @@ def commitment_differences(base: pd.DataFrame, hedged: pd.DataFrame) -> list[dic
     rows = []
     for key in sorted(set(a) | set(b)):
         if abs(a.get(key, 0.0) - b.get(key, 0.0)) > 1e-6:
-            rows.append({"kind": key[0], "offer": key[1], "month": key[2],
-                         "base_gpus": a.get(key, 0.0), "hedged_gpus": b.get(key, 0.0),
-                         "change": b.get(key, 0.0) - a.get(key, 0.0)})
+            rows.append(dict(zip(DIFFERENCE_COLUMNS, (*key, a.get(key, 0.0), b.get(key, 0.0),
+                                                      b.get(key, 0.0) - a.get(key, 0.0)),
+                                 strict=True)))
     return rows
 
 

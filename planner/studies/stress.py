@@ -24,6 +24,7 @@ import math
 import multiprocessing
 import os
 import sys
+import textwrap
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -972,8 +973,18 @@ def render(result: StressResult, width: int = 100) -> str:
                 lines.append(f"  ... {len(h['changes']) - 8} more in --json / --out")
         elif h.get("error"):
             lines.append(f"  {h['error']}")
-    return "\n".join(line if len(line) <= width else line[: width - 3] + "..."
-                     for line in lines)
+    return "\n".join(_wrapped(line, width) for line in lines)
+
+
+def _wrapped(line: str, width: int) -> str:
+    """A line of at most `width` columns, or wrapped under its own indent (not cut: a cut
+    line lost the regret table's units)."""
+    if len(line) <= width:
+        return line
+    indent = line[: len(line) - len(line.lstrip())]
+    return "\n".join(textwrap.wrap(line, width=width, initial_indent="",
+                                    subsequent_indent=indent + "  ",
+                                    break_on_hyphens=False))
 
 
 __all__ = ["AUTO", "DEFAULT_DISTRIBUTIONS", "StressOptions", "StressResult", "Future",
