@@ -288,8 +288,8 @@ def cmd_plan(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
         report.write_plan_result_report(args.out, result, alternatives=alternatives,
                                         skipped=skipped, loaded=loaded, force=args.force)
         text += ("\n\nWrote report.html, its charts (.png) and tables (.csv), plan.json and the "
-                 "plan's\nyears, cash, fleet, served, workloads, commitments, workload_years, "
-                 f"accounting .csv\n(also as sheets of plan.xlsx) into {args.out}")
+                 f"plan's\n{', '.join(result.tables())} .csv\n(also as sheets of plan.xlsx) "
+                 f"into {args.out}")
     return result.to_dict(), text, 0
 
 

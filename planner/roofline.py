@@ -747,6 +747,35 @@ def slo_warnings(catalog: Catalog, workloads: dict, gpus: list[str] | None = Non
     return lines
 
 
+def unfit_text(catalog: Catalog, model_ids: list[str], gpu_ids: list[str], *,
+               context_tokens: int, precision: str | None = None) -> str | None:
+    """Why none of `model_ids` fits any of `gpu_ids` (None if one does, as far as memory and
+    context tell): a request longer than a model's max_context, or weights larger than the
+    usable memory of the biggest node. For a plan's "fits no GPU" message."""
+    reasons = []
+    for model_id in model_ids:
+        model = catalog.models[model_id]
+        if context_tokens > model.max_context:
+            reasons.append(f"{model_id}: the request's {context_tokens:,} tokens exceed its "
+                           f"max_context of {model.max_context:,}")
+            continue
+        nodes = []
+        for gpu_id in gpu_ids:
+            gpu = catalog.gpus[gpu_id]
+            at = precision or default_precision(gpu)
+            usable = gpu.gpus_per_node * gpu.memory_gb * gpu.usable_memory_fraction * BYTES_PER_GB
+            nodes.append((usable - weights_bytes(model, at), usable, gpu_id, gpu, at))
+        if not nodes:
+            return None
+        spare, usable, gpu_id, gpu, at = max(nodes, key=lambda n: (n[0], n[2]))
+        if spare > 0:
+            return None  # the weights fit a node: the KV cache or the SLO is what fails
+        reasons.append(f"{model_id} at {at} needs {_gb(weights_bytes(model, at))} of weights; "
+                       f"the roomiest node, {gpu.gpus_per_node} x {gpu_id}, holds {_gb(usable)} "
+                       "usable")
+    return "; ".join(reasons) or None
+
+
 def default_precision(gpu: Gpu) -> str:
     """The lowest-byte precision at or above fp8 the GPU computes in (dense_tflops)."""
     for precision in DEFAULT_PRECISIONS:

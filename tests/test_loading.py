@@ -171,6 +171,7 @@ def test_unknown_finance_field_in_scenario(catalog, tmp_path):
     "models.llama-3.1-70b.max_context",        # plain: the joined parts name the id
     'models."llama-3.1-70b".max_context',      # quoted
     "models[llama-3.1-70b].max_context",       # in brackets
+    'models["llama-3.1-70b"].max_context',     # in brackets and quoted, as in Python
 ])
 def test_set_reaches_an_id_with_dots(path: str) -> None:
     loaded = load_catalog(sets=[f"{path}=4096"])

@@ -332,6 +332,24 @@ def test_slo_failure_says_so_in_throughput_and_plan(run_cli):
     assert "fits a GPU" not in plan.err
 
 
+def test_a_model_that_fits_no_gpu_says_why_in_plan(run_cli):
+    # DeepSeek-V3 at fp8: 671e9 parameters x 1 byte = 671.0 GB of weights; the only GPU
+    # allowed, an 8 x L40S node, holds 8 x 48 GB x its usable fraction (0.9) = 345.6 GB.
+    plan = run_cli("plan", "scenarios/seed001_heavy.yaml", "--set", "workloads.chat.self_host="
+                   "[deepseek-v3]", "--set", "workloads.chat.api_allowed=false",
+                   "--set", "scenario.offers=[l40s-on-demand-cny]")
+    assert plan.code == 3, plan.err
+    assert "deepseek-v3 at fp8 needs 671.0 GB of weights; the roomiest node, 8 x L40S, " \
+        "holds 345.6 GB usable" in plan.err
+    # A request longer than the model's context says so (800 + 400 tokens: seed 001's chat).
+    short = run_cli("plan", "scenarios/seed001_heavy.yaml", "--set",
+                    'models."qwen3-235b-a22b".max_context=1000', "--set",
+                    "workloads.chat.self_host=[qwen3-235b-a22b]", "--set",
+                    "workloads.chat.api_allowed=false")
+    assert short.code == 3, short.err
+    assert "exceed its max_context of 1,000" in short.err
+
+
 def test_bad_options_are_input_errors(catalog):
     with pytest.raises(InputError, match="max_context"):
         _eval(catalog, "qwen3-8b", "H100-SXM", precision="fp8", input_tokens=40000)

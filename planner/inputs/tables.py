@@ -384,10 +384,21 @@ def build_inputs(loaded: Loaded, channels: Iterable[str] | None = None, *,
 
 
 def _slo_reasons(catalog, workloads: dict, gpu_ids: list[str], capacity) -> dict[str, str]:
-    """For a workload no allowed GPU serves: the SLO failure, when its models do fit."""
+    """For a workload no allowed GPU serves: the SLO failure, when its models do fit, else
+    why they do not (context or memory), when that is known."""
     served = set(capacity["workload"])
-    return {w: why.removeprefix(f"workload {w!r}: ") for w, wl in workloads.items()
-            if w not in served for why in roofline.slo_warnings(catalog, {w: wl}, gpu_ids)}
+    reasons = {w: why.removeprefix(f"workload {w!r}: ") + " (on the GPUs with an allowed offer)"
+               for w, wl in workloads.items()
+               if w not in served for why in roofline.slo_warnings(catalog, {w: wl}, gpu_ids)}
+    for w, wl in workloads.items():
+        if w in served or w in reasons or not wl.self_host:
+            continue
+        unfit = roofline.unfit_text(catalog, list(wl.self_host), gpu_ids,
+                                    context_tokens=wl.input_tokens + wl.output_tokens,
+                                    precision=wl.precision)
+        if unfit:
+            reasons[w] = f"no self-host deployment fits a GPU with an allowed offer ({unfit})"
+    return reasons
 
 
 _DEPLOYMENTS: dict[tuple, roofline.Throughput | None] = {}
@@ -410,7 +421,8 @@ def _deployment(catalog, model: str, gpu: str, wl: Workload) -> roofline.Through
 
 def check_servable(inputs: PlanInputs, slo_reasons: dict[str, str] | None = None) -> None:
     """Raise InfeasibleError for a workload with demand and no channel that can serve it;
-    slo_reasons[w] replaces "fits no GPU" when the model fits but misses the SLO."""
+    slo_reasons[w] replaces "fits no GPU": the SLO a fitting model misses, or why it does not
+    fit."""
     gpu_months: dict[str, set[int]] = {}
     for table in (inputs.rentals, inputs.reserved):
         for g, m in zip(table["gpu"], table["month"], strict=True):
@@ -428,8 +440,8 @@ def check_servable(inputs: PlanInputs, slo_reasons: dict[str, str] | None = None
             earliest.append(api_months[w])
         if not earliest or min(earliest) > first:
             label = inputs.month_label(int(first))
-            why = ((f"{(slo_reasons or {})[w]} (on the GPUs with an allowed offer), and no "
-                    "API is allowed" if w in (slo_reasons or {}) else
+            why = ((f"{(slo_reasons or {})[w]}, and no API is allowed"
+                    if w in (slo_reasons or {}) else
                     "no self-host deployment fits a GPU with an allowed offer and no API is "
                     "allowed") if not earliest else
                    f"its first channel is available only from {inputs.month_label(min(earliest))}")

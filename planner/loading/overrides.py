@@ -59,7 +59,8 @@ def _lookup_key(node: dict, part: str) -> Any:
 def split_path(path: str) -> tuple[list[str], set[int]]:
     """A user path as its parts, and which parts were written quoted. Ids that hold dots are
     written quoted or in brackets (`models."llama-3.1-70b".max_context`,
-    `models[llama-3.1-70b].max_context`), or plainly when the joined parts name an id."""
+    `models[llama-3.1-70b].max_context`, `models["llama-3.1-70b"]`), or plainly when the
+    joined parts name an id."""
     parts: list[str] = []
     quoted: set[int] = set()
     i, current, closed = 0, "", False
@@ -71,6 +72,9 @@ def split_path(path: str) -> tuple[list[str], set[int]]:
                 raise InputError(f"{path}: unclosed {char}; allowed: dotted names, with an id "
                                  'that holds dots quoted ("llama-3.1-70b") or in brackets')
             current, closed = path[i + 1:end], True
+            if char == "[" and len(current) >= 2 and current[0] == current[-1] and \
+                    current[0] in "\"'":
+                current = current[1:-1]  # models["llama-3.1-70b"], as in Python
             quoted.add(len(parts))
             i = end + 1
             if i < len(path) and path[i] == "[":

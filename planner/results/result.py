@@ -156,7 +156,7 @@ class PlanResult:
                 bought = self.commitments[self.commitments["kind"] == "purchase"]
                 if len(bought):
                     first = bought.sort_values("month").iloc[0]
-                    detail = (f" ({int(bought['gpus'].sum())} {names} bought, first "
+                    detail = (f" ({int(bought['gpus'].sum()):,} {names} bought, first "
                               f"{first['month']})")
             parts.append(f"{mix[channel]:.0%} {CHANNEL_WORDS[channel]}{detail}")
         total = float(self.served["mtok"].sum())
@@ -498,7 +498,15 @@ def _orders(inputs: PlanInputs, commitments: pd.DataFrame) -> pd.DataFrame:
                          term, c.price_per_gpu))
     rank = {"release": 0, "buy": 1, "reserve": 2}
     rows.sort(key=lambda r: (r[0], rank[r[1]], r[2]))
-    return pd.DataFrame(rows, columns=ORDER_COLUMNS)
+    orders = pd.DataFrame(rows, columns=ORDER_COLUMNS)
+    # Whole counts as whole numbers (1, not 1.0) in CSV, JSON and HTML; a relaxed plan keeps
+    # its fractions. A purchase has no term.
+    for column in ("units", "gpus"):
+        if ((orders[column] - orders[column].round()).abs() < 1e-9).all():
+            orders[column] = orders[column].round().astype(int)
+    orders["term_months"] = pd.Series([None if t is None or t != t else int(t)
+                                       for t in orders["term_months"]], dtype=object)
+    return orders
 
 
 def _summed(rows: list[tuple]) -> list[tuple]:

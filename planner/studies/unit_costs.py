@@ -581,9 +581,10 @@ def at_volume(loaded: Loaded, money: Money) -> list[dict[str, Any]]:
 
 def render_breakeven(result: dict[str, Any]) -> str:
     cur = result["currency"]
+    years = result["depreciation_years"]
     lines = [f"Buy vs rent ({cur}; breakeven counts opex and {result['cost_of_capital']:.1%} cost "
              f"of capital, {result['depreciation_method']}, within "
-             f"{result['depreciation_years']:g} years):",
+             f"{years:g} year{'' if years == 1 else 's'}):",
              f"  {'gpu':10s} {'purchase':24s} {'rental':26s} {'price':>12s} {'rent/month':>11s} "
              f"{'payback':>8s} {'breakeven':>9s}"]
     for r in result["gpus"]:
