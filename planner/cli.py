@@ -301,11 +301,17 @@ def _diagnosis(args: argparse.Namespace, loaded: loading.Loaded, exc: Infeasible
 
     unmet = unmet_demand(build_inputs(loaded, args.channels, check=False), solver=args.solver)
     result = {"ok": False, "status": "infeasible", "error": str(exc), "unmet": unmet}
-    lines = [f"planner: {exc}", "", "Demand no plan can serve (at least this much; from the "
-             "relaxation with fractional servers):",
+    # the error itself goes to stderr (below), once: stdout is the table
+    lines = ["Demand no plan can serve (at least this much; from the relaxation with "
+             "fractional servers):",
              f"  {'workload':<20} {'month':<8} {'slice':<10} tokens"]
     lines += [f"  {r['workload']:<20} {r['month']:<8} {r['slice']:<10} {r['tokens']:,.0f}"
               for r in unmet]
+    totals: dict[str, float] = {}
+    for r in unmet:
+        totals[r["workload"]] = totals.get(r["workload"], 0.0) + r["tokens"]
+    lines += [f"  {w:<20} {'total':<19} {tokens:,.0f}" for w, tokens in totals.items()
+              if len(unmet) > 1]
     if not unmet:
         lines.append("  none in the relaxation: only whole servers make it infeasible (--relax)")
     print(f"planner: {exc}", file=sys.stderr)

@@ -317,6 +317,10 @@ def test_diagnose_lists_unmet_demand(run_cli) -> None:
     assert by_month == {"2026-07": pytest.approx(3_591_600_000),
                         "2026-08": pytest.approx(3_591_600_000)}
     assert {r["slice"] for r in unmet} == {"peak", "offpeak"}
+    text = run_cli("plan", MEDIUM, *SHORT, "--channels", "purchase", "--diagnose")
+    assert text.code == 3
+    assert "cannot be served" in text.err and "cannot be served" not in text.out  # said once
+    assert "  chat                 total               7,183,200,000" in text.out.splitlines()
 
 
 def test_diagnose_on_a_feasible_plan_is_the_plan(run_cli) -> None:
