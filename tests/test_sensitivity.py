@@ -47,7 +47,7 @@ def test_api_prices_flip_the_plan_to_api_below_the_breakeven_factor():
     # only: 0.1 x A. Dearer APIs change nothing.
     loaded = load(MEDIUM)
     api_only = plan(loaded, channels="api").npv
-    result = sensitivity(MEDIUM, delta=0.9, only=["API prices"])
+    result = sensitivity(MEDIUM, delta=0.9, only=["api prices"])  # any case
     base = result.base["npv"]
     row = result.rows.iloc[0]
     assert row["npv_low"] == pytest.approx(0.1 * api_only, rel=1e-6)
@@ -62,6 +62,9 @@ def test_bad_delta_and_unknown_assumption_are_bad_input(run_cli):
     assert bad.code == 2 and "--delta 1.5" in bad.err
     unknown = run_cli("sensitivity", MEDIUM, "--only", "weather")
     assert unknown.code == 2 and "'weather'" in unknown.err and "demand level" in unknown.err
+    assert "--only 'weather'" in unknown.err
+    allowed = unknown.err.split("allowed: ")[1].strip().split(", ")
+    assert len(allowed) == len(set(allowed))  # each assumption named once
 
 
 def test_sensitivity_report_escapes_user_text():

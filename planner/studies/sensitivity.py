@@ -188,12 +188,13 @@ def sensitivity(scenario: Path | str, *, delta: float = DEFAULT_DELTA,
     loaded = load(scenario, catalog_dir=catalog_dir, sets=base_sets, variant=variant)
     chosen, notes = assumptions(loaded, delta)
     if only is not None:
-        wanted = list(only)
-        names = [a.name for a in chosen] + [name for name, _ in notes]
-        unknown = [n for n in wanted if n not in names]
+        names = list(dict.fromkeys([a.name for a in chosen] + [name for name, _ in notes]))
+        by_lower = {name.lower(): name for name in names}
+        unknown = [n for n in only if n.strip().lower() not in by_lower]
         if unknown:
-            raise InputError(f"assumption {unknown[0]!r}: unknown; allowed: "
+            raise InputError(f"--only {unknown[0]!r}: unknown assumption; allowed: "
                              + ", ".join(names))
+        wanted = [by_lower[n.strip().lower()] for n in only]
         chosen = [a for a in chosen if a.name in wanted]
         notes = [(name, text) for name, text in notes if name in wanted]
     say = progress or (lambda _text: None)

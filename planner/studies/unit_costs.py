@@ -584,14 +584,21 @@ def render_breakeven(result: dict[str, Any]) -> str:
     years = result["depreciation_years"]
     lines = [f"Buy vs rent ({cur}; breakeven counts opex and {result['cost_of_capital']:.1%} cost "
              f"of capital, {result['depreciation_method']}, within "
-             f"{years:g} year{'' if years == 1 else 's'}):",
-             f"  {'gpu':10s} {'purchase':24s} {'rental':26s} {'price':>12s} {'rent/month':>11s} "
-             f"{'payback':>8s} {'breakeven':>9s}"]
+             f"{years:g} year{'' if years == 1 else 's'}):"]
+    # columns as wide as their longest id (offer ids run past 30 characters)
+    gpu_w = max([10, *(len(r["gpu"]) for r in result["gpus"])])
+    buy_w = max([24, *(len(r["purchase_offer"]) for r in result["gpus"])])
+    rent_w = max([26, *(len(r["rental_offer"]) for r in result["gpus"])])
+    if result["gpus"]:
+        lines.append(f"  {'gpu':{gpu_w}s} {'purchase':{buy_w}s} {'rental':{rent_w}s} "
+                     f"{'price':>12s} {'rent/month':>11s} {'payback':>8s} {'breakeven':>9s}")
+    else:
+        lines.append("  no GPU with both a purchase and a rental offer in the scenario")
     for r in result["gpus"]:
         be = "never" if r["breakeven_months"] is None else str(r["breakeven_months"])
-        lines.append(f"  {r['gpu']:10s} {r['purchase_offer']:24s} {r['rental_offer']:26s} "
-                     f"{r['purchase_price']:12,.0f} {r['monthly_rent']:11,.0f} "
-                     f"{r['simple_payback_months']:8.1f} {be:>9s}")
+        lines.append(f"  {r['gpu']:{gpu_w}s} {r['purchase_offer']:{buy_w}s} "
+                     f"{r['rental_offer']:{rent_w}s} {r['purchase_price']:12,.0f} "
+                     f"{r['monthly_rent']:11,.0f} {r['simple_payback_months']:8.1f} {be:>9s}")
     if result["workloads"]:
         lines.append("API vs self-host (monthly tokens above which self-hosting is cheaper):")
         for w in result["workloads"]:
