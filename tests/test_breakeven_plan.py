@@ -99,6 +99,38 @@ def test_both_rent_when_one_replica_would_leave_half_a_server_idle(tmp_path):
     assert result.npv == pytest.approx(2 * 153_600, rel=1e-7)
 
 
+def test_both_rent_one_b200_when_the_cheaper_offer_sells_whole_nodes(tmp_path):
+    # Half a B200 of Llama 3.1 8B (1e6 requests a day) for one month; the market's B200 on
+    # demand: Nebius $5.50 a GPU-hour in 8-GPU nodes, Hyperstack $6.00 per GPU. One
+    # Hyperstack GPU: 6.00 x 730 = 4,380; a Nebius node 8 x 5.50 x 730 = 32,120. The plan
+    # once kept only the cheapest offer per GPU-hour and paid the node.
+    path = tmp_path / "b200.yaml"
+    path.write_text("""\
+name: b200-units
+start: 2026-01
+months: 1
+currency: USD
+offers: [b200-nebius-on-demand, b200-hyperstack-on-demand]
+finance: {rental_price_change_per_year: 0.0}
+workloads:
+  w:
+    input_tokens: 1000
+    output_tokens: 200
+    demand: {requests_per_day: 1000000, growth_per_year: 0.0}
+    slo: {ttft_ms: 2000, tpot_ms: 50}
+    self_host: [llama-3.1-8b]
+    precision: fp16
+    api_allowed: false
+""")
+    loaded = load(path)
+    verdict = _verdict(loaded)["on_demand"]
+    assert verdict["offer"] == "b200-hyperstack-on-demand" and verdict["gpus"] == 1
+    assert verdict["npv"] == pytest.approx(6.0 * 730, rel=1e-9)
+    result = plan(loaded)
+    assert result.npv == pytest.approx(6.0 * 730, rel=1e-7)
+    assert result.fleet["gpus"].max() == 1
+
+
 def test_breakeven_text_names_the_cheapest_channel(tmp_path):
     from planner.studies.unit_costs import render_breakeven
 
