@@ -752,6 +752,8 @@ def unfit_text(catalog: Catalog, model_ids: list[str], gpu_ids: list[str], *,
     """Why none of `model_ids` fits any of `gpu_ids` (None if one does, as far as memory and
     context tell): a request longer than a model's max_context, or weights larger than the
     usable memory of the biggest node. For a plan's "fits no GPU" message."""
+    if not gpu_ids:
+        return None
     reasons = []
     for model_id in model_ids:
         model = catalog.models[model_id]
@@ -759,20 +761,19 @@ def unfit_text(catalog: Catalog, model_ids: list[str], gpu_ids: list[str], *,
             reasons.append(f"{model_id}: the request's {context_tokens:,} tokens exceed its "
                            f"max_context of {model.max_context:,}")
             continue
-        nodes = []
+        nodes = []  # (usable bytes left after the weights, usable, weights, gpu id, precision)
         for gpu_id in gpu_ids:
             gpu = catalog.gpus[gpu_id]
             at = precision or default_precision(gpu)
             usable = gpu.gpus_per_node * gpu.memory_gb * gpu.usable_memory_fraction * BYTES_PER_GB
-            nodes.append((usable - weights_bytes(model, at), usable, gpu_id, gpu, at))
-        if not nodes:
-            return None
-        spare, usable, gpu_id, gpu, at = max(nodes, key=lambda n: (n[0], n[2]))
+            weights = weights_bytes(model, at)
+            nodes.append((usable - weights, usable, weights, gpu_id, at))
+        spare, usable, weights, gpu_id, at = max(nodes)
         if spare > 0:
             return None  # the weights fit a node: the KV cache or the SLO is what fails
-        reasons.append(f"{model_id} at {at} needs {_gb(weights_bytes(model, at))} of weights; "
-                       f"the roomiest node, {gpu.gpus_per_node} x {gpu_id}, holds {_gb(usable)} "
-                       "usable")
+        reasons.append(f"{model_id} at {at} needs {_gb(weights)} of weights; the roomiest "
+                       f"node, {catalog.gpus[gpu_id].gpus_per_node} x {gpu_id}, holds "
+                       f"{_gb(usable)} usable")
     return "; ".join(reasons) or None
 
 

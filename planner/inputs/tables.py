@@ -379,11 +379,11 @@ def build_inputs(loaded: Loaded, channels: Iterable[str] | None = None, *,
         channels=chosen, cost_of_capital=finance.cost_of_capital,
         depreciation_method=finance.depreciation_method)
     if check:
-        check_servable(inputs, _slo_reasons(catalog, workloads, gpu_ids, capacity))
+        check_servable(inputs, _unserved_reasons(catalog, workloads, gpu_ids, capacity))
     return inputs
 
 
-def _slo_reasons(catalog, workloads: dict, gpu_ids: list[str], capacity) -> dict[str, str]:
+def _unserved_reasons(catalog, workloads: dict, gpu_ids: list[str], capacity) -> dict[str, str]:
     """For a workload no allowed GPU serves: the SLO failure, when its models do fit, else
     why they do not (context or memory), when that is known."""
     served = set(capacity["workload"])
@@ -419,9 +419,9 @@ def _deployment(catalog, model: str, gpu: str, wl: Workload) -> roofline.Through
     return _DEPLOYMENTS[key]
 
 
-def check_servable(inputs: PlanInputs, slo_reasons: dict[str, str] | None = None) -> None:
+def check_servable(inputs: PlanInputs, reasons: dict[str, str] | None = None) -> None:
     """Raise InfeasibleError for a workload with demand and no channel that can serve it;
-    slo_reasons[w] replaces "fits no GPU": the SLO a fitting model misses, or why it does not
+    reasons[w] replaces "fits no GPU": the SLO a fitting model misses, or why it does not
     fit."""
     gpu_months: dict[str, set[int]] = {}
     for table in (inputs.rentals, inputs.reserved):
@@ -440,8 +440,8 @@ def check_servable(inputs: PlanInputs, slo_reasons: dict[str, str] | None = None
             earliest.append(api_months[w])
         if not earliest or min(earliest) > first:
             label = inputs.month_label(int(first))
-            why = ((f"{(slo_reasons or {})[w]}, and no API is allowed"
-                    if w in (slo_reasons or {}) else
+            why = ((f"{(reasons or {})[w]}, and no API is allowed"
+                    if w in (reasons or {}) else
                     "no self-host deployment fits a GPU with an allowed offer and no API is "
                     "allowed") if not earliest else
                    f"its first channel is available only from {inputs.month_label(min(earliest))}")
