@@ -358,7 +358,7 @@ class Rental(NamedTuple):
     def replaces(self, other: Rental) -> bool:
         """Whether this offer can hold any GPUs `other` holds, in the same hours, for no more:
         no dearer per GPU-hour, whole units of it fill other's (its unit divides other's),
-        billed as flexibly, and there as often (spot: availability no lower)."""
+        billed as flexibly, and at the same availability (a spot pool has one)."""
         return (self.pv_hour <= other.pv_hour and other.unit % self.unit == 0
                 and self.billing in (other.billing, "hour")
                 and self.availability == other.availability)
