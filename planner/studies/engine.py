@@ -119,7 +119,8 @@ def run_all(fn: Callable[[Any], Any], tasks: Sequence[Any], engine: Engine, labe
                 shown.update(done)
         except BaseException:
             # Ctrl-C or a failed task: the queued solves are dropped and the running ones
-            # stopped at once (a plain shutdown waits for every queued solve: minutes)
+            # stopped at once (a plain shutdown waits for every queued solve: minutes; the
+            # executor's own process table is the only handle on a running task)
             for process in list((pool._processes or {}).values()):
                 process.terminate()
             pool.shutdown(wait=False, cancel_futures=True)
