@@ -252,6 +252,10 @@ def cmd_plan(args: argparse.Namespace) -> tuple[dict[str, Any], str, int]:
     _refuse_existing_out(args)
     loaded = loading.load(args.scenario, catalog_dir=args.catalog, sets=args.sets,
                           variant=args.variant)
+    for problem in loading.variant_problems(args.scenario, args.catalog, args.sets):
+        # a variant this run does not use: a warning, found now, not when it is run
+        print(f"planner: warning: {problem} (planner validate checks every variant)",
+              file=sys.stderr)
     currency = reporting_currency(loaded, args.currency)
     try:
         result = run_plan(loaded, channels=args.channels, relax=args.relax, solver=args.solver,

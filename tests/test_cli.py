@@ -95,3 +95,15 @@ def test_a_quarterly_plan_names_its_first_and_last_month(run_cli) -> None:
     result = run_cli("plan", SCENARIO_DIR / "seed001_light.yaml", "--set", "step=quarter")
     assert result.code == 0, result.err
     assert "2026-07 to 2029-06 (36 months, 12 quarters)" in result.out
+
+
+def test_a_typo_in_a_variant_the_run_does_not_use_is_a_warning(run_cli, tmp_path) -> None:
+    text = (SCENARIO_DIR / "seed001_light.yaml").read_text()
+    path = tmp_path / "typo.yaml"
+    path.write_text(text + "\nvariants:\n  twice: {demand_multipler: 2}\n"
+                    if "\nvariants:" not in text else
+                    text.replace("\nvariants:\n", "\nvariants:\n  twice: {demand_multipler: 2}\n"))
+    result = run_cli("plan", path, "--json")
+    assert result.code == 0, result.err
+    assert "warning:" in result.err and "variant 'twice'" in result.err
+    assert "unknown path 'demand_multipler'" in result.err

@@ -3,7 +3,7 @@
 yaml (safe reading) < messages (problem wording) < overrides (--set, variants, stress
 multipliers) < consistency (cross-references) < load (the entry points)."""
 
-from planner.loading.load import Loaded, load, load_catalog, validate_paths
+from planner.loading.load import Loaded, load, load_catalog, validate_paths, variant_problems
 from planner.loading.overrides import (
     Override,
     apply_override,
@@ -23,4 +23,5 @@ __all__ = [
     "CATALOG_FILES", "SHIPPED_CATALOG_DIR", "SHIPPED_SCENARIO_DIR", "Loaded", "Override",
     "apply_override", "apply_overrides", "apply_stress", "load", "load_catalog",
     "parse_set_option", "read_yaml", "validate_paths", "variant_overrides",
+    "variant_problems",
 ]
