@@ -376,10 +376,12 @@ def _undominated_rentals(found: list[Rental], backup_pv_hour: float | None = Non
         if backup_pv_hour is None:
             return r.pv_hour
         return r.availability * r.pv_hour + (1 - r.availability) * backup_pv_hour
-    found = sorted(found, key=lambda r: (per_work_hour(r), r.unit, r.billing != "hour",
-                                         r.offer))
-    found = sorted((r for r in found if r.availability == found[0].availability),
-                   key=lambda r: (r.pv_hour, r.unit, r.billing != "hour", r.offer))
+
+    def order(r: Rental) -> tuple:  # at one cost the smaller unit, hourly billing, the id
+        return r.unit, r.billing != "hour", r.offer
+    availability = min(found, key=lambda r: (per_work_hour(r), *order(r))).availability
+    found = sorted((r for r in found if r.availability == availability),
+                   key=lambda r: (r.pv_hour, *order(r)))
     kept: list[Rental] = []
     for rental in found:
         if not any(other.replaces(rental) for other in kept):
