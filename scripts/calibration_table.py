@@ -5,12 +5,14 @@
     python scripts/calibration_table.py --fit    # refit every family on its fit rows (JSON)
     python scripts/calibration_table.py --lengths  # refit under other assumed MLPerf input lengths
     python scripts/calibration_table.py --allreduce  # refit with slower all-reduces
+    python scripts/calibration_table.py --engines  # refit with a vLLM / TensorRT-LLM factor
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -78,11 +80,71 @@ def allreduce_sensitivity(catalog, rows) -> str:
     return "\n".join(out)
 
 
+def _engine_scaled(catalog, gpu_id: str, k: float):
+    """The catalog with one GPU's two engine factors times k (capped at 1)."""
+    g = catalog.gpus[gpu_id]
+    scaled = g.model_copy(update={
+        "engine_bandwidth_efficiency": min(1.0, k * g.engine_bandwidth_efficiency),
+        "engine_compute_efficiency": min(1.0, k * g.engine_compute_efficiency)})
+    return catalog.model_copy(update={"gpus": {**catalog.gpus, gpu_id: scaled}})
+
+
+def engine_sensitivity(catalog, rows) -> str:
+    """An engine dimension (rows.csv `engine`): the NVIDIA families fitted on their TensorRT-LLM
+    (and NIM) fit rows alone, then one vLLM / TensorRT-LLM factor k on both engine factors, fitted
+    (least absolute deviations, fit rows only) on the vLLM rows of NVIDIA GPUs; CDNA3 is vLLM only,
+    so its own factors already describe vLLM. Against the shipped fit, and the same refit without
+    k (what dropping the vLLM fit row alone does)."""
+    def nvidia_vllm(r):
+        return r.engine == "vllm" and catalog.gpus[r.gpu].vendor == "NVIDIA"
+
+    vllm_fit = [r for r in rows if nvidia_vllm(r) and not r.held_out]
+    fits = calibration.fit_all(catalog, [r for r in rows if r not in vllm_fit])
+    refit = calibration.apply_fit(catalog, fits)
+
+    def results(k: float) -> list[dict]:
+        out = []
+        for r in rows:
+            p = calibration.predict(_engine_scaled(refit, r.gpu, k) if nvidia_vllm(r) else refit, r)
+            out.append({"row": r, "predicted": p, "ratio": None if p is None else p / r.measured,
+                        "error": 1.0 if p is None else abs(p / r.measured - 1)})
+        return out
+
+    def loss(k: float) -> float:
+        return sum(abs(math.log(x["ratio"])) if x["ratio"] else math.log(10)
+                   for x in results(k) if x["row"] in vllm_fit)
+
+    k = min(calibration._frange(0.5, 1.2, 0.005), key=loss)
+    pct = calibration._pct
+    out = [f"vLLM fit rows on NVIDIA GPUs: {', '.join(r.id for r in vllm_fit)}; k = {k:g}; "
+           f"Hopper refitted without them: {fits[0]['engine_bandwidth_efficiency']:g} x "
+           f"{fits[0]['engine_compute_efficiency']:g}, GEMM rows "
+           f"{fits[0]['gemm_half_efficiency_rows']:g}", "",
+           "| variant | held-out median | held-out within 30% | fit median | known-length median | "
+           + " | ".join(f"{f} held-out" for f in calibration.FAMILIES) + " |",
+           "| --- | ---: | ---: | ---: | ---: | " + " | ".join("---:" for _ in calibration.FAMILIES)
+           + " |"]
+    variants = (("shipped catalog", calibration.table(catalog, rows)),
+                ("refit without the NVIDIA vLLM fit rows, no k", results(1.0)),
+                (f"refit, vLLM x {k:g}", results(k)))
+    for label, res in variants:
+        s = calibration.summary(res)
+        out.append(f"| {label} | {pct(s['held_out']['median_error'])} | "
+                   f"{pct(s['held_out']['within_30'])} | {pct(s['fit']['median_error'])} | "
+                   f"{pct(s['known_lengths']['median_error'])} | "
+                   + " | ".join(pct(s[f]['held_out']['median_error'])
+                                for f in calibration.FAMILIES) + " |")
+    return "\n".join(out)
+
+
 def main(argv: list[str]) -> int:
     catalog = load_catalog().catalog
     rows = calibration.load_rows()
     if "--allreduce" in argv:
         print(allreduce_sensitivity(catalog, rows))
+        return 0
+    if "--engines" in argv:
+        print(engine_sensitivity(catalog, rows))
         return 0
     if "--lengths" in argv:
         print(length_sensitivity(catalog, rows))

@@ -54,6 +54,7 @@ class Row:
     note: str
     held_out: bool = field(default=False)
     pipeline_stages: int = 1  # a TP x PP system: tp / pipeline_stages GPUs per stage
+    engine: str = ""  # serving engine of the submission: trtllm | vllm | nim | synapseai
 
 
 def _opt(text: str, kind):
@@ -73,7 +74,8 @@ def load_rows(path: Path = ROWS_PATH) -> list[Row]:
                 tpot_ms=_opt(r["tpot_ms"], float),
                 engine_max_batch=_opt(r["engine_max_batch"], int),
                 measured=float(r["measured_output_tokens_per_s_per_gpu"]), note=r["note"],
-                pipeline_stages=_opt(r.get("pp") or "", int) or 1)
+                pipeline_stages=_opt(r.get("pp") or "", int) or 1,
+                engine=r.get("engine") or "")
             for r in raw]
     marked = []
     for family in FAMILIES:
