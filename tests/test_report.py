@@ -194,6 +194,19 @@ def test_write_plan_report_writes_html_pngs_and_tidy_csvs(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
 
 
+def test_overrides_read_as_yaml_in_csv_html_and_text(tmp_path):
+    """A dict or list override is shown as the user writes it ({USD: 7.2}), not as Python's
+    repr ({'USD': 7.2}), in overrides.csv, the HTML and the terminal summary."""
+    view = make_view()
+    view.overrides = [{"origin": "scenario", "path": "finance.fx", "value": {"USD": 7.2}},
+                      {"origin": "--set", "path": "workloads.chat.apis", "value": ["a", "b"]}]
+    out = report.write_plan_report(tmp_path / "out", view, alternatives())
+    assert pd.read_csv(out / "overrides.csv")["value"].to_list() == ["{USD: 7.2}", "[a, b]"]
+    html = (out / "report.html").read_text()
+    assert "{USD: 7.2}" in html and "{'USD'" not in html and "&#x27;USD" not in html
+    assert "workloads.chat.apis=[a, b] (--set)" in report.render_summary(view)
+
+
 def test_existing_folder_is_refused_and_untouched(tmp_path):
     out = tmp_path / "out"
     out.mkdir()

@@ -41,7 +41,13 @@ from planner.report.html import (
     write_report_files,
 )
 from planner.report.text import mix_in_words, render_summary
-from planner.report.view import PlanView, cumulative_frame, horizon_words, yearly_table
+from planner.report.view import (
+    PlanView,
+    cumulative_frame,
+    horizon_words,
+    override_text,
+    yearly_table,
+)
 from planner.results import statistics
 from planner.schemas import CHANNELS
 from planner.units import HOURS_PER_MONTH
@@ -61,7 +67,7 @@ def _meta(view: PlanView, made_at: str) -> list[tuple[str, str]]:
         solver_text += f", {float(seconds):.1f} s"
     added = [o for o in view.overrides if o.get("origin") != "scenario"]
     from_scenario = len(view.overrides) - len(added)
-    overrides = "; ".join(f"{o.get('path')} = {o.get('value')} ({o.get('origin')})"
+    overrides = "; ".join(f"{o.get('path')} = {override_text(o.get('value'))} ({o.get('origin')})"
                           for o in added) or "none"
     if from_scenario:
         overrides += (f"; plus {from_scenario} finance setting(s) of the scenario file "
@@ -109,7 +115,7 @@ def build_plan_report(view: PlanView, alternatives: Mapping[str, PlanView | None
         report.appendix.append(Table(
             "overrides", "Overrides applied (lowest precedence first)",
             pd.DataFrame([{"origin": o.get("origin"), "path": o.get("path"),
-                           "value": str(o.get("value"))} for o in view.overrides]),
+                           "value": override_text(o.get("value"))} for o in view.overrides]),
             max_rows=200))
 
     budget = Section("Yearly budget by channel")

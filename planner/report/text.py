@@ -7,7 +7,13 @@ from collections.abc import Iterable, Mapping
 
 from planner.report.charts import ALTERNATIVE_LABELS, channel_sort_key, crossover_month
 from planner.report.html import fmt_amount
-from planner.report.view import PlanView, cumulative_frame, horizon_words, yearly_table
+from planner.report.view import (
+    PlanView,
+    cumulative_frame,
+    horizon_words,
+    override_text,
+    yearly_table,
+)
 
 # --------------------------------------------------------------------------- terminal summary
 
@@ -92,7 +98,7 @@ def render_summary(view: PlanView, alternatives: Mapping[str, PlanView] | None =
     # The scenario's own finance keys are part of the scenario; name what the user added.
     added = [o for o in view.overrides if o.get("origin") != "scenario"]
     if added:
-        lines += _wrap("Overrides: " + "; ".join(f"{o.get('path')}={o.get('value')} "
+        lines += _wrap("Overrides: " + "; ".join(f"{o.get('path')}={override_text(o.get('value'))} "
                                                  f"({o.get('origin')})" for o in added),
                        width, "")
 

@@ -8,8 +8,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+import yaml
 
 from planner.report.charts import channel_sort_key
+
+
+def override_text(value: Any) -> str:
+    """An override's value as the user would write it in YAML or --set ({USD: 7.2}, [a, b]),
+    not as Python prints it."""
+    if isinstance(value, dict | list):
+        return yaml.safe_dump(value, default_flow_style=True, width=10**6).strip()
+    return str(value)
 
 
 @dataclass
