@@ -317,3 +317,56 @@ def test_a_price_variant_signs_at_the_scenario_prices_and_regret_diagonal_is_zer
         if row["plan_from"] == row["evaluated_under"]:
             assert row["regret"] == pytest.approx(0.0, abs=1e-3 * row["npv"])
         assert row["regret"] is None or row["regret"] >= 0
+
+
+def test_the_bound_of_a_fractional_lp_is_its_objective_not_its_rounded_plan():
+    # 2.5 GPUs all month, R = 500 a reserved GPU-month, on-demand 730: the LP reserves 2.5
+    # (1,250); its decisions rounded (2 reserved, nothing rented) would read 1,000, which no
+    # plan costs. The whole plan reserves 3: 1,500.
+    future = one_month(2.5, reserved_per_month=500.0, on_demand_per_hour=1.0)
+    relaxed = recourse(future, fixed_commitments=None, lp_only=True)
+    assert relaxed.solver["status"] == "lp_bound"
+    assert relaxed.solver["lp_npv"] == pytest.approx(1250.0, rel=1e-9)
+    assert recourse(future, fixed_commitments=None, mip_gap=0.0).npv == pytest.approx(1500.0)
+
+
+HEDGE_RIVAL = """\
+name: hedge-rival
+start: 2026-07
+months: 12
+currency: CNY
+catalog: {catalog}
+finance: {{currency: CNY, fx: {{USD: 7.2}}, discount_rate: 0.0, api_price_change_per_year: 0.0,
+          rental_price_change_per_year: 0.0, purchase_price_change_per_year: 0.0}}
+offers: [l40s-reserved-1y-cny, l40s-on-demand-cny]
+workloads:
+  chat:
+    input_tokens: 1000
+    output_tokens: 200
+    demand: {{requests_per_day: 500000, growth_per_year: 0.0}}
+    slo: {{ttft_ms: 2000, tpot_ms: 50}}
+    self_host: [llama-3.1-8b]
+    api_allowed: false
+variants:
+  up_a: {{demand_multiplier: 1.1}}
+  up_b: {{demand_multiplier: 1.1}}
+"""
+
+
+def test_the_hedge_keeps_a_variant_plan_that_beats_the_program(run_cli, tmp_path):
+    # One L40S serves 536,721 requests a day (planner throughput): the base needs 0.93 of a
+    # GPU, the variants 1.02. Reserved 3,200 a month (38,400 a year), on-demand 7/h (61,320 a
+    # year). The program's recourse is fractional, so 0.02 GPU on demand looks cheap and it
+    # reserves 1: 38,400 + 2/3 x 61,320 = 79,280 on average. Reserving 2 (the variants' own
+    # plan) costs 76,800 in every future: the hedge keeps that, found by the regret table.
+    path = tmp_path / "rival.yaml"
+    path.write_text(HEDGE_RIVAL.format(catalog=ROOT_CATALOG), encoding="utf-8")
+    doc = run_cli("stress", path, "--samples", "0", "--hedge-over", "variants",
+                  "--workers", "1", "--json").json()
+    hedged = doc["hedged"]
+    assert hedged["expected_npv"] == pytest.approx(76_800.0, rel=1e-6)
+    assert hedged["deterministic_expected_npv"] == pytest.approx(79_280.0, rel=1e-6)
+    assert hedged["kept_plan"] == "up_a" and not hedged["kept_base"]
+    assert [c["gpus"] for c in hedged["commitments"]] == [2.0]
+    # The bound is the LP's (each future's own relaxed plan), below the whole optimum.
+    assert hedged["bound_npv"] < 76_800.0 * (1 - 1e-3)

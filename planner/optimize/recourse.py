@@ -42,7 +42,8 @@ def recourse(inputs: PlanInputs, *, fixed_commitments: pd.DataFrame | None,
     way). `result.solver` says how: `lp_whole` (the LP relaxation was whole: no branch and
     bound) and `mip_gap` (0 when lp_whole). `lp_only`: stop after the LP relaxation of the
     integer model (its whole-GPU rows kept, integrality dropped) and return its plan, whole or
-    not: a lower bound on the integer plan's cost (status 'lp_bound' unless whole). Raises
+    not, with its cost, a lower bound on the integer plan's, in `result.solver["lp_npv"]`
+    (status 'lp_bound' unless whole). Raises
     InfeasibleError (with the diagnosis) or SolverError as `planner.optimize.plan.optimize`
     does. `bound` (with fixed commitments): first solve the same model with the commitments
     free, as an LP: the future's own plan relaxed, a lower bound on any commitments' cost there
@@ -110,6 +111,10 @@ def recourse(inputs: PlanInputs, *, fixed_commitments: pd.DataFrame | None,
         solver_info["mip_gap"] = 0.0
     elif lp_only and integers and not relax:
         solver_info.update(status="lp_bound", mip_gap=None)
+    if lp_only:
+        # the bound is the LP's objective: the result's npv is read from decisions rounded to
+        # whole numbers (build._value), which a fractional plan's are not
+        solver_info["lp_npv"] = lp.objective_value(built) if info.is_ok else None
     solver_info.update(variables=built.variables, constraints=built.constraints,
                        build_seconds=build_seconds, money_scale=built.money_scale,
                        lp_whole=lp_whole, integer_columns=len(integers), bound_npv=bound_npv,

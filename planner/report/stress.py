@@ -99,6 +99,9 @@ def hedged_words(result: StressResult) -> list[str]:
     else:
         lines = [f"{text[0].upper()}{text[1:]}." for text in h["changes"]]
         lines.append(f"Together: {effect}.")
+        if h.get("kept_plan"):  # a variant's own plan beat the program's on these futures
+            lines.append(f"These are the commitments of the plan made for variant "
+                         f"{h['kept_plan']}, the best of the plans tried.")
     if h.get("gap_to_bound") is not None:
         lines.append(f"No commitments can do better than {h['gap_to_bound']:.1%} below this "
                      "(the bound of perfect information: each future's own plan, fractional).")

@@ -274,6 +274,8 @@ def run_task(task: Task) -> dict[str, Any]:
                           provenance=provenance, lp_first=fixed is not None,
                           lp_only=task.lp_only, bound=task.bound, reuse=reuse)
         out = summarize(result, task.idle_threshold)
+        if task.lp_only:  # a bound: the LP's cost, not that of its decisions rounded
+            out["npv"] = result.solver["lp_npv"]
         if task.bound and fixed is not None:  # solved on the same model: no second build
             out["bound_npv"] = result.solver.get("bound_npv")
     except (InfeasibleError, SolverError, InputError) as exc:
@@ -336,9 +338,9 @@ def _bound(task: Task, inputs: PlanInputs | None) -> float | None:
     if inputs is None:
         return None
     try:
-        return float(recourse(inputs, fixed_commitments=None, relax=task.relax,
-                              solver=task.solver, time_limit=task.time_limit,
-                              mip_gap=task.mip_gap, lp_only=True).npv)
+        return recourse(inputs, fixed_commitments=None, relax=task.relax,
+                        solver=task.solver, time_limit=task.time_limit,
+                        mip_gap=task.mip_gap, lp_only=True).solver["lp_npv"]
     except (InfeasibleError, SolverError, InputError):
         return None
 
@@ -712,9 +714,14 @@ def stress(scenario: Path | str, *, catalog_dir: Path | str | None = None,
                 [o["npv"] for o in run("hedge", [
                     Task(k, sets=sets, variant=f.variant, fixed=base_fixed, locked=today,
                          **common) for k, f in enumerate(chosen)])]
+        # Each variant's own plan, already evaluated on every variant (--regret), is a
+        # hedge too: the program's relaxed recourse can miss a better one.
+        rivals = {i: (own[names.index(i)]["commitments"],
+                      [evaluations[(i, j)]["npv"] for j in names])
+                  for i in names[1:] if (i, BASE) in evaluations} if over == "variants" else {}
         mark = time.perf_counter()
         hedged = hedge_futures(loaded, chosen, det, base_fixed, options, common, cvar_weight,
-                               cvar_alpha, run, sets, progress, bounds)
+                               cvar_alpha, run, sets, progress, bounds, rivals)
         hedged["over"] = over
         timings["hedged program"] = hedged.pop("_program_seconds")
         timings["hedged plan"] = time.perf_counter() - mark
@@ -738,12 +745,15 @@ def hedge_futures(loaded: loading.Loaded, chosen: Sequence[Future],
                   deterministic: Sequence[float | None], base_fixed: tuple, options: StressOptions,
                   common: dict[str, Any], cvar_weight: float, cvar_alpha: float, run: Any,
                   sets: tuple[str, ...], progress: bool,
-                  bounds: Sequence[float | None] | None = None) -> dict[str, Any]:
+                  bounds: Sequence[float | None] | None = None,
+                  rivals: dict[str, tuple[tuple, list]] | None = None) -> dict[str, Any]:
     """The hedged plan over `chosen` (docs/stress.md, "The hedged plan"): the two-stage
     program on at most --hedge-clusters futures (every one when there are no more, else the
     clusters' central futures weighted by the clusters' sizes), its commitments evaluated on
-    every future, kept only if they beat the base plan's there; with the bound of perfect
-    information (each future's own relaxed plan) to say how far from the best it can be."""
+    every future, kept only if they beat the base plan's there and every rival's (`rivals`:
+    a variant's name -> its own plan's commitments and their cost in each of `chosen`; the
+    one kept instead is `kept_plan`); with the bound of perfect information (each future's
+    own relaxed plan) to say how far from the best it can be."""
     path, catalog = common["scenario"], common["catalog"]
     n = len(chosen)
     weights = [1.0 / n] * n
@@ -803,7 +813,7 @@ def hedge_futures(loaded: loading.Loaded, chosen: Sequence[Future],
     if out.get("error") or not out.get("commitments") and out.get("expected_npv") is None:
         result.update(error=out.get("error") or "the two-stage program found no plan",
                       expected_npv=None, npvs=[], commitments=_records(base_frame),
-                      kept_base=True, differences=[], changes=[])
+                      kept_base=True, kept_plan=BASE, differences=[], changes=[])
         return result
     # Evaluate the program's commitments on every future (the program saw only K of them).
     if k >= n:
@@ -822,10 +832,17 @@ def hedge_futures(loaded: loading.Loaded, chosen: Sequence[Future],
     commitments = out["commitments"]
     hedged_ok = all(v is not None for v in npvs)
     kept_base = bool(out.get("kept_base"))
-    if det_ok and (not hedged_ok or score(npvs, weights, cvar_weight, cvar_alpha)
-                   > score(deterministic, weights, cvar_weight, cvar_alpha)):
-        # Never worse than the base plan on the same futures: keep its commitments.
-        kept_base, npvs, commitments = True, list(deterministic), _records(base_frame)
+    kept_plan = BASE if kept_base else None
+    candidates = [(BASE, base_fixed, deterministic), *(
+        (name, rows, values) for name, (rows, values) in (rivals or {}).items())]
+    for name, rows, values in candidates:
+        # Never worse than a plan already evaluated on the same futures: keep its commitments.
+        if all(v is not None for v in values) and (
+                not hedged_ok or score(values, weights, cvar_weight, cvar_alpha)
+                < score(npvs, weights, cvar_weight, cvar_alpha)):
+            kept_plan, npvs, hedged_ok = name, list(values), True
+            commitments = _records(pd.DataFrame(list(rows), columns=COMMITMENT_COLUMNS))
+    kept_base = kept_plan == BASE
     # A bound: every future's own plan with perfect information, as the LP relaxation of the
     # integer model (whole-GPU rows kept), costs no more than any commitments there, so its
     # score bounds every hedge's from below.
@@ -843,7 +860,7 @@ def hedge_futures(loaded: loading.Loaded, chosen: Sequence[Future],
     differences = commitment_differences(base_frame, pd.DataFrame(
         commitments, columns=COMMITMENT_COLUMNS))
     result.update(
-        npvs=npvs, commitments=commitments, kept_base=kept_base,
+        npvs=npvs, commitments=commitments, kept_base=kept_base, kept_plan=kept_plan,
         expected_npv=float(np.dot(weights, npvs)) if ok else None,
         p90_npv=float(np.percentile(npvs, 90)) if ok else None,
         cvar_npv=cvar(npvs, weights, cvar_alpha) if ok else None,
@@ -965,6 +982,9 @@ def render(result: StressResult, width: int = 100) -> str:
             if h.get("kept_base"):
                 lines.append("  Keeps the base plan's commitments (nothing found beats them on "
                              "these futures)")
+            elif h.get("kept_plan"):
+                lines.append("  Keeps the commitments of the plan made for variant "
+                             f"{h['kept_plan']} (the best on these futures)")
             elif not h.get("changes"):
                 lines.append("  Commits the same as the base plan")
             for text in (h.get("changes") or [])[:8]:
