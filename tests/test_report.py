@@ -286,7 +286,12 @@ def test_stress_report_has_distribution_and_regret(tmp_path):
     assert len(_images(html_text)) == 3  # distribution + budget fan + variants
     assert "<script" not in html_text
     summary = pd.read_csv(out / "distribution_summary.csv")
-    assert summary.loc[summary["percentile"] == "p50", "npv"].item() == 110.0
+    assert summary.loc[summary["percentile"] == "p50", "npv_usd"].item() == 110.0
+    # Money columns carry the currency; the budget ranges hold calendar years only.
+    assert list(pd.read_csv(out / "budget_ranges.csv").columns) == [
+        "year", "p10_usd", "p50_usd", "p90_usd", "mean_usd"]
+    assert list(pd.read_csv(out / "variants.csv").columns) == [
+        "variant", "npv_usd", "total_cash_usd", "status"]
     # Plans x futures, full names; the base plan's regret under EVIL is 20.
     matrix = pd.read_csv(out / "regret_matrix.csv")
     assert list(matrix.columns) == ["plan_from", "base", EVIL]

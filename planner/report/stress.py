@@ -59,24 +59,35 @@ def _interval(low: float | None, high: float | None) -> tuple[Any, Any]:
 def percentile_frame(result: StressResult) -> pd.DataFrame:
     """p10/p50/p90/p99 of the npv with their confidence intervals, and the mean."""
     mc = result.monte_carlo or {}
+    cur = result.currency.lower()
     rows = []
     for key in ("p10", "p50", "p90", "p99"):
         low, high = _interval(*mc["intervals"][key])
-        rows.append({"percentile": key, "npv": mc[key], "interval_low": low,
-                     "interval_high": high})
-    rows.append({"percentile": "mean", "npv": mc["mean"], "interval_low": np.nan,
-                 "interval_high": np.nan})
+        rows.append({"percentile": key, f"npv_{cur}": mc[key], f"interval_low_{cur}": low,
+                     f"interval_high_{cur}": high})
+    rows.append({"percentile": "mean", f"npv_{cur}": mc["mean"],
+                 f"interval_low_{cur}": np.nan, f"interval_high_{cur}": np.nan})
     return pd.DataFrame(rows)
 
 
 def year_frame(result: StressResult) -> pd.DataFrame:
-    """Per calendar year: p10/p50/p90 and mean of the cash; a last row for the npv."""
+    """Per calendar year: p10/p50/p90 and mean of the cash (the npv's percentiles are in
+    percentile_frame: present cost is not a year's cash)."""
     mc = result.monte_carlo or {}
-    rows = [{"year": str(y["year"]), "p10": y["p10"], "p50": y["p50"], "p90": y["p90"],
-             "mean": y["mean"]} for y in mc.get("years", [])]
-    rows.append({"year": "npv", "p10": mc.get("p10"), "p50": mc.get("p50"),
-                 "p90": mc.get("p90"), "mean": mc.get("mean")})
-    return pd.DataFrame(rows)
+    cur = result.currency.lower()
+    keys = ("p10", "p50", "p90", "mean")
+    return pd.DataFrame([{"year": int(y["year"]), **{f"{k}_{cur}": y[k] for k in keys}}
+                         for y in mc.get("years", [])],
+                        columns=["year", *(f"{k}_{cur}" for k in keys)])
+
+
+def variants_frame(result: StressResult) -> pd.DataFrame:
+    """Each variant's own plan: npv, cash over the horizon, status."""
+    cur = result.currency.lower()
+    return pd.DataFrame([{"variant": v["name"], f"npv_{cur}": v["npv"],
+                          f"total_cash_{cur}": v["total_cost"], "status": v["status"]}
+                         for v in result.variants],
+                        columns=["variant", f"npv_{cur}", f"total_cash_{cur}", "status"])
 
 
 def hedged_words(result: StressResult) -> list[str]:
@@ -186,19 +197,19 @@ def build_stress_report(result: StressResult, *, description: str | None = None,
         hedge = Section("Hedged plan")
         hedge.notes.extend(hedged_words(result))
         if h.get("differences"):
-            hedge.tables.append(Table("hedged_changes", "What the hedged plan commits "
-                                      "differently (GPUs)", pd.DataFrame(h["differences"])))
+            hedge.tables.append(Table("hedged_differences", "What the hedged plan commits "
+                                      "differently (GPUs)",
+                                      pd.DataFrame(h["differences"], columns=DIFFERENCE_COLUMNS)))
         report.sections.append(hedge)
 
-    variants = pd.DataFrame([{"variant": v["name"], "npv": v["npv"],
-                              "total_cash": v["total_cost"], "status": v["status"]}
-                             for v in result.variants])
+    variants = variants_frame(result)
+    npv = f"npv_{currency.lower()}"
     var_section = Section("Variants")
-    plotted = variants.dropna(subset=["npv"])
+    plotted = variants.dropna(subset=[npv])
     if len(plotted):
         var_section.charts.append(Chart(
             "variants", "Net present cost of each variant's own plan",
-            chart_bars(plotted, "variant", "npv", title="Cost of each variant's best plan",
+            chart_bars(plotted, "variant", npv, title="Cost of each variant's best plan",
                        xlabel=f"npv ({currency})")))
     var_section.tables.append(Table("variants", "Variants", variants, max_rows=100))
     report.sections.append(var_section)
@@ -224,14 +235,10 @@ def write_stress_report(out_dir: Path | str, result: StressResult, *,
 def stress_tables(result: StressResult) -> dict[str, pd.DataFrame]:
     """The CSV tables of --out (money columns suffixed with the currency)."""
     cur = result.currency.lower()
-    rows = []
-    for v in result.variants:
-        rows.append({"variant": v["name"], f"npv_{cur}": v["npv"],
-                     f"total_cost_{cur}": v["total_cost"], "status": v["status"]})
     years = [{"variant": v["name"], "year": y["year"],
               **{f"{c}_{cur}": y[c] for c in (*CATEGORIES, "total")}}
              for v in result.variants for y in v["years"]]
-    out = {"variants": pd.DataFrame(rows), "variant_years": pd.DataFrame(years),
+    out = {"variants": variants_frame(result), "variant_years": pd.DataFrame(years),
            "variant_commitments": pd.DataFrame([{"variant": v["name"], **c}
                                                 for v in result.variants
                                                 for c in v["commitments"]],
@@ -240,10 +247,12 @@ def stress_tables(result: StressResult) -> dict[str, pd.DataFrame]:
     if result.regret:
         out["regret"] = pd.DataFrame(result.regret).rename(columns={
             "npv": f"npv_{cur}", "best_npv": f"best_npv_{cur}", "regret": f"regret_{cur}"})
-        out["regret_summary"] = pd.DataFrame(result.regret_summary)
+        out["regret_summary"] = pd.DataFrame(result.regret_summary).rename(columns={
+            "max_regret": f"max_regret_{cur}", "mean_regret": f"mean_regret_{cur}"})
     if result.monte_carlo:
-        out["monte_carlo_samples"] = result.samples_frame().rename(
-            columns={"npv": f"npv_{cur}"})
+        samples = result.samples_frame()
+        out["monte_carlo_samples"] = samples.rename(columns={
+            c: f"{c}_{cur}" for c in samples.columns if c == "npv" or c.startswith("cash_")})
     h = result.hedged
     if h and h.get("commitments") is not None:
         out["hedged_commitments"] = pd.DataFrame(h.get("commitments") or [],

@@ -908,7 +908,9 @@ def render(result: StressResult, width: int = 100) -> str:
     cur = result.currency
     lines = [f"Stress test {result.scenario} ({cur}, net present cost), "
              f"{result.seconds:.1f} s on {result.engine}{_reuse_note(result)}", "",
-             "Variants (each solved on its own)",
+             "Variants (each solved on its own; purchases and reservations signed at the "
+             "scenario's prices, so a price variant moves rentals and APIs only; npv leaves "
+             "out what is paid after the horizon, total cash does not)",
              f"  {'variant':<22}{'npv':>14}{'total cash':>14}  status"]
     for v in result.variants:
         lines.append(f"  {v['name'][:21]:<22}{_n(v['npv']):>14}{_n(v['total_cost']):>14}  "
