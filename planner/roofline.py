@@ -157,6 +157,25 @@ def bytes_per_value(precision: str) -> float:
                          + ", ".join(BYTES_PER_VALUE)) from None
 
 
+def check_request(model: Model, input_tokens: int, output_tokens: int, *,
+                  precision: str | None = None, ttft_ms: float | None = None,
+                  tpot_ms: float | None = None, model_id: str = "") -> None:
+    """InputError for a request no GPU could serve because the options are wrong (not because
+    of the GPU): token counts, the model's context, the SLO, an unknown precision. Callers
+    that try many GPUs check once, then skip the GPUs that cannot serve it."""
+    if input_tokens < 1 or output_tokens < 1:
+        raise InputError(f"input and output tokens must be at least 1, got {input_tokens} and "
+                         f"{output_tokens}")
+    if input_tokens + output_tokens > model.max_context:
+        raise InputError(f"{model_id or 'model'}: {input_tokens} + {output_tokens} tokens exceed "
+                         f"its max_context of {model.max_context}")
+    for name, value in (("--ttft-ms", ttft_ms), ("--tpot-ms", tpot_ms)):
+        if value is not None and not (value > 0 and math.isfinite(value)):
+            raise InputError(f"{name} must be a positive number of milliseconds, got {value}")
+    if precision is not None:
+        bytes_per_value(precision)
+
+
 def weights_bytes(model: Model, precision: str) -> float:
     """All parameters (every expert of a MoE is resident), bytes."""
     return model.params_b * 1e9 * bytes_per_value(precision)
@@ -619,17 +638,10 @@ def evaluate(model: Model, gpu: Gpu, *, precision: str, input_tokens: int, outpu
     the calibration uses it for MLPerf systems run as TP x PP, the plans never do.
     Raises InputError for bad options, InfeasibleError (exit 3) when nothing fits or meets the
     SLO, with the explanation. use_measured=False ignores the catalog's measured entries."""
-    if input_tokens < 1 or output_tokens < 1:
-        raise InputError(f"input and output tokens must be at least 1, got {input_tokens} and "
-                         f"{output_tokens}")
-    if input_tokens + output_tokens > model.max_context:
-        raise InputError(f"{model_id or 'model'}: {input_tokens} + {output_tokens} tokens exceed "
-                         f"its max_context of {model.max_context}")
+    check_request(model, input_tokens, output_tokens, precision=precision, ttft_ms=ttft_ms,
+                  tpot_ms=tpot_ms, model_id=model_id)
     if batch is not None and batch < 1:
         raise InputError(f"--batch must be at least 1, got {batch}")
-    for name, value in (("--ttft-ms", ttft_ms), ("--tpot-ms", tpot_ms)):
-        if value is not None and not (value > 0 and math.isfinite(value)):
-            raise InputError(f"{name} must be a positive number of milliseconds, got {value}")
     kv = kv_precision or default_kv_precision(gpu, precision)
     bytes_per_value(kv)
     r = rates(gpu, precision, ideal, gpu_id)

@@ -164,6 +164,21 @@ def test_compare_unknown_model_exit_2(run_cli):
     assert result.code == 2
 
 
+@pytest.mark.parametrize(("option", "value", "names"), [
+    ("--precision", "fp3", "unknown precision 'fp3'"),
+    ("--tpot-ms", "-1", "--tpot-ms must be a positive number"),
+    ("--ttft-ms", "0", "--ttft-ms must be a positive number"),
+    ("--request-output", "0", "--request-output must be positive"),
+])
+def test_compare_bad_self_host_options_exit_2_not_every_gpu_skipped(run_cli, option, value,
+                                                                    names):
+    # Wrong options were once taken as "does not fit on any GPU" (exit 0), and
+    # --request-output 0 as "not given" (500).
+    result = run_cli("compare", "--input-tokens-per-month", "240e6", "--output-tokens-per-month",
+                     "120e6", "--model", "qwen3-8b", option, value)
+    assert result.code == 2 and names in result.err and "Traceback" not in result.err
+
+
 # --------------------------------------------------------------------------- breakeven
 
 

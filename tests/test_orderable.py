@@ -370,7 +370,7 @@ def test_the_order_schedule_says_what_to_reserve_and_release(tmp_path):
     csv = pd.read_csv(written / "orders.csv")
     assert list(csv.columns) == ["month", "action", "offer", "provider", "gpu", "units", "gpus",
                                  "term_months", "price_per_gpu_usd"]
-    assert "2026-01  reserve  3 x 1-GPU unit G = 3 GPUs (res, 6 months) at 400" in \
+    assert "2026-01  reserve  3 G GPUs (res, 6 months) at 400" in \
         "\n".join(result.order_lines())
 
 

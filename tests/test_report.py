@@ -250,6 +250,17 @@ def test_summary_fits_100_columns_and_states_budget_mix_and_unit_cost():
     assert "cheaper for good from 2027-05" in text
 
 
+def test_a_long_order_line_wraps_and_keeps_its_price():
+    view = make_view()
+    view.order_lines = ["", "Orders (CNY; price locked per GPU, reserved per GPU-month)",
+                        "  2026-07  reserve  1 A100-80GB GPU (a100-80gb-reserved-1y-cny-with-a-"
+                        "long-id-from-a-provider, 12 months) at 6,500"]
+    text = report.render_summary(view)
+    assert all(len(line) <= 100 for line in text.splitlines())
+    # wrapped under its line, not cut to "6,50"
+    assert any(line.startswith("    ") and line.endswith("at 6,500") for line in text.splitlines())
+
+
 def test_summary_switches_to_thousands_when_the_table_is_wide():
     view = make_view()
     extra = [{"year": y, "channel": c, "cost": 123_456_789.0} for y in (2026, 2027)

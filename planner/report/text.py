@@ -144,7 +144,9 @@ def render_summary(view: PlanView, alternatives: Mapping[str, PlanView] | None =
     lines += ["", "The mix:"]
     for sentence in view.mix or mix_in_words(view):
         lines += _wrap(sentence, width)
-    lines += view.order_lines
+    for line in view.order_lines:  # a long offer id wraps rather than clipping the price
+        indent = line[:len(line) - len(line.lstrip())]
+        lines += _wrap(line.strip(), width, indent) if len(line) > width else [line]
 
     if alternatives:
         lines += ["", "Against the alternatives (cumulative cash over the horizon):"]

@@ -172,8 +172,10 @@ class PlanResult:
             term = f", {int(row.term_months)} months" if row.action == "reserve" else ""
             price = "" if row.action == "release" else f" at {format_number(row.price_per_gpu)}"
             per = row.gpus / row.units if row.units else 0
-            lines.append(f"  {row.month}  {row.action:<8} {row.units:g} x {per:g}-GPU unit "
-                         f"{row.gpu} = {row.gpus:g} GPUs ({row.offer}{term}){price}")
+            gpus = f"{row.gpus:g} {row.gpu} GPU{'' if row.gpus == 1 else 's'}"
+            if per != 1:  # offers in nodes: the units ordered, then the GPUs they hold
+                gpus = f"{row.units:g} x {per:g}-GPU unit {row.gpu} = {row.gpus:g} GPUs"
+            lines.append(f"  {row.month}  {row.action:<8} {gpus} ({row.offer}{term}){price}")
         if len(self.orders) > most:
             lines.append(f"  ... {len(self.orders) - most} more in orders.csv / --json")
         return lines

@@ -325,7 +325,8 @@ def request_shape(input_tokens_per_month: float, output_tokens_per_month: float,
                   request_output_tokens: int | None) -> tuple[int, int]:
     """(input, output) tokens per request for the roofline; by default 500 output tokens and
     input in the ratio of the monthly volumes."""
-    out = request_output_tokens or DEFAULT_REQUEST_OUTPUT_TOKENS
+    out = DEFAULT_REQUEST_OUTPUT_TOKENS if request_output_tokens is None \
+        else request_output_tokens
     if request_input_tokens is not None:
         inp = request_input_tokens
     elif output_tokens_per_month > 0:
@@ -358,6 +359,9 @@ def _self_host_rows(loaded: Loaded, money: Money, model: str, total_tokens: floa
     util = _check_utilization(loaded, utilization)
     inp, out = request_shape(input_tokens_per_month, output_tokens_per_month,
                              request_input_tokens, request_output_tokens)
+    # wrong options are an error, not every GPU skipped
+    roofline.check_request(catalog.models[model], inp, out, precision=precision,
+                           ttft_ms=ttft_ms, tpot_ms=tpot_ms, model_id=model)
     offers = allowed_offers(loaded)
     rows, skipped = [], []
     for gpu_id in _gpus_with_offers(offers):
