@@ -37,6 +37,16 @@ def test_tco_reproduces_seed_000(run_cli, args, capital, total):
     assert out["tco_per_gpu_hour"] == pytest.approx(total, abs=5e-4)
 
 
+def test_tco_says_the_site_costs_are_not_in_a_gpu_tco(run_cli):
+    # Per site, not per GPU: set, they leave the TCO unchanged and are named as left out.
+    base = run_cli("tco", "H200", "--json").json()
+    out = run_cli("tco", "H200", "--set", "finance.site_fixed_cost_per_year=8760", "--json").json()
+    assert out["tco_per_gpu_hour"] == base["tco_per_gpu_hour"]
+    assert out["site_costs_not_included"]["site_fixed_cost_per_year"] == pytest.approx(8760)
+    text = run_cli("tco", "H200", "--set", "finance.site_fixed_cost_per_year=8760").out
+    assert "Not included: the site's 8,760 USD a year" in text
+
+
 def test_tco_lists_rentals_in_the_reporting_currency(run_cli):
     out = run_cli("tco", "H200", "--json").json()
     assert out["capex_source"] == "h200-purchase-usd"

@@ -98,3 +98,12 @@ def test_a_multiplier_already_set_is_composed_not_replaced():
     assert rows.loc["rental prices", "npv_low"] == pytest.approx(
         plan(load(MEDIUM, sets=["demand_multiplier=2", "gpu_price_multiplier=0.65"])).npv,
         rel=1e-6)
+
+
+def test_a_zero_discount_rate_is_said_to_move_nothing():
+    result = sensitivity(MEDIUM, only=["cost of capital"],
+                         sets=["finance.discount_rate=0"])
+    row = result.rows.iloc[0]
+    assert (row["low"], row["high"]) == (0.0, 0.0)
+    assert row["npv_low"] == pytest.approx(result.base["npv"], rel=1e-9)
+    assert any("discount rate is 0" in note for note in result.notes)

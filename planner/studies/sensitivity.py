@@ -153,6 +153,9 @@ def assumptions(loaded: Loaded, delta: float
     out.append(Assumption("cost of capital", "discount rate per year", discount,
                           discount * (1 - delta), discount * (1 + delta),
                           lambda r: [f"finance.discount_rate={r!r}"]))
+    if discount == 0:
+        notes.append(("cost of capital", "the discount rate is 0, so its low and high are 0 "
+                      "too: the row moves nothing"))
     use = fin.utilization
     out.append(Assumption("utilization", "share of paid GPU-hours", use, use * (1 - delta),
                           min(1.0, use * (1 + delta)),

@@ -201,6 +201,12 @@ def tco(loaded: Loaded, gpu_id: str, *, currency: str | None = None, capex: floa
             "gpus_per_staff": finance.gpus_per_staff,
             "other_opex_per_gpu_year": finance.other_opex_per_gpu_year,
         },
+        # per site, not per GPU: a TCO of one GPU cannot hold them (the plan and
+        # `breakeven SCENARIO` share them over the fleet)
+        "site_costs_not_included": {
+            "site_fixed_cost_per_year": money.of(finance.site_fixed_cost_per_year,
+                                                 finance.currency),
+            "site_setup_cost": money.of(finance.site_setup_cost, finance.currency)},
         "overrides": _overrides(loaded),
     }
 
@@ -222,6 +228,12 @@ def render_tco(result: dict[str, Any]) -> str:
     lines += [f"  opex         {result['opex_per_gpu_hour']:10.3f}",
               f"  TCO          {result['tco_per_gpu_hour']:10.3f} {cur}/GPU-hour "
               f"({result['tco_per_gpu_month']:,.0f} per GPU-month)"]
+    site = result["site_costs_not_included"]
+    if any(site.values()):
+        lines += [f"  Not included: the site's {site['site_fixed_cost_per_year']:,.0f} {cur} a "
+                  f"year and {site['site_setup_cost']:,.0f} setup,",
+                  "    per site, not per GPU (`plan` and `breakeven SCENARIO` share them over "
+                  "the fleet)"]
     if result["rentals"]:
         lines.append("Rental offers (per GPU-hour, margin = 1 - TCO/rent):")
         for r in result["rentals"]:
