@@ -313,6 +313,7 @@ def test_a_price_variant_signs_at_the_scenario_prices_and_regret_diagonal_is_zer
     # Its reservation is signed at the scenario's 3,200 CNY a GPU-month, not 6,400.
     assert [c["price_per_gpu"] for c in gpu_x2["commitments"]] == [3200.0] * len(
         gpu_x2["commitments"]) and gpu_x2["commitments"]
+    assert {c["price_unit"] for c in gpu_x2["commitments"]} == {"GPU-month"}
     for row in doc["regret"]:
         if row["plan_from"] == row["evaluated_under"]:
             assert row["regret"] == pytest.approx(0.0, abs=1e-3 * row["npv"])

@@ -243,7 +243,7 @@ def stress_tables(result: StressResult) -> dict[str, pd.DataFrame]:
                                                 for v in result.variants
                                                 for c in v["commitments"]],
                                                columns=["variant", *COMMITMENT_COLUMNS,
-                                                        "price_per_gpu"])}
+                                                        "price_per_gpu", "price_unit"])}
     if result.regret:
         out["regret"] = pd.DataFrame(result.regret).rename(columns={
             "npv": f"npv_{cur}", "best_npv": f"best_npv_{cur}", "regret": f"regret_{cur}"})

@@ -638,7 +638,8 @@ def stress(scenario: Path | str, *, catalog_dir: Path | str | None = None,
     variants = [{"name": n, "npv": o["npv"], "total_cost": o["total_cost"],
                  "feasible": o["feasible"], "status": o["status"], "years": o["years"],
                  "commitments": [{**dict(zip(COMMITMENT_COLUMNS, c, strict=True)),
-                                  "price_per_gpu": p[3]}
+                                  "price_per_gpu": p[3],
+                                  "price_unit": "GPU" if c[0] == "purchase" else "GPU-month"}
                                  for c, p in zip(o["commitments"], _prices_of(o), strict=True)],
                  "error": o["error"]}
                 for n, o in zip(names, own, strict=True)]
