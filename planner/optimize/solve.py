@@ -354,7 +354,10 @@ class _InterruptibleHiGHS(pulp.HiGHS):
         best = min(found, key=lambda plan: plan.cost) if found else None
         if best is not None and (start is None or best.cost < float(self.cost @ start)):
             start = best.values
-        if base is not None:
+        commits = start is not None and not np.array_equal(start[linking], blocks.lower)
+        if base is not None and not commits:
+            # The rows price a commitment at its on-demand stand-in, more than it saves where
+            # the best plan known commits: there they slow branch and bound (docs/bench.md).
             for columns, coefficients, floor in periods.value_cuts(
                     blocks.model, blocks.split, base, self.stand_in or {}):
                 self.cut_rows.append(highs.getNumRow())
