@@ -717,9 +717,9 @@ def stress(scenario: Path | str, *, catalog_dir: Path | str | None = None,
                          **common) for k, f in enumerate(chosen)])]
         # Each variant's own plan, already evaluated on every variant (--regret), is a
         # hedge too: the program's relaxed recourse can miss a better one.
-        rivals = {i: (own[names.index(i)]["commitments"],
-                      [evaluations[(i, j)]["npv"] for j in names])
-                  for i in names[1:] if (i, BASE) in evaluations} if over == "variants" else {}
+        rivals = {i: (o["commitments"], [evaluations[(i, j)]["npv"] for j in names])
+                  for i, o in zip(names[1:], own[1:], strict=True)
+                  if (i, BASE) in evaluations} if over == "variants" else {}
         mark = time.perf_counter()
         hedged = hedge_futures(loaded, chosen, det, base_fixed, options, common, cvar_weight,
                                cvar_alpha, run, sets, progress, bounds, rivals)
