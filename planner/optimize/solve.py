@@ -256,7 +256,8 @@ class _InterruptibleHiGHS(pulp.HiGHS):
         if self.is_mip and DIVE:
             start, self.earlier_bound, self.lp_seconds = _start_from_dive(highs,
                                                                           self.timeLimit)
-        if blocks is not None:
+        # A dive's plan already proven (below) needs no improving period by period.
+        if blocks is not None and not (start is not None and self._proven(start)):
             start = self._by_period(highs, blocks, start)
         self.start = start
         if start is not None and self._proven(start):
