@@ -86,22 +86,29 @@ class PlanResult:
         """Per period: GPUs held per channel and type, tokens served by API and self-hosted,
         and the period's cash."""
         inputs = self.inputs
-        rows = []
         cash_by_month = self.cash.groupby("month")["amount"].sum().to_dict()
-        for p, prow in inputs.periods.iterrows():
-            label = prow["month"]
-            months = range(int(prow["first"]), int(prow["first"]) + int(prow["months"]))
-            fleet = self.fleet[self.fleet["month"] == label]
-            served = self.served[self.served["month"] == label]
+        # One pass over each frame (a filter per period and channel took 0.5 s on 48 periods).
+        held: dict = defaultdict(lambda: defaultdict(dict))  # month -> channel -> {gpu: gpus}
+        for month, channel, gpu, gpus in zip(self.fleet["month"], self.fleet["channel"],
+                                             self.fleet["gpu"], self.fleet["gpus"], strict=True):
+            held[month][channel][gpu] = float(gpus)
+        mtok: dict = defaultdict(lambda: [0.0, 0.0])  # month -> [api, self-hosted]
+        for month, channel, served in zip(self.served["month"], self.served["channel"],
+                                          self.served["mtok"], strict=True):
+            mtok[month][channel != "api"] += float(served)
+        rows = []
+        for p, label, first, count in zip(inputs.periods.index, inputs.periods["month"],
+                                          inputs.periods["first"], inputs.periods["months"],
+                                          strict=True):
             row: dict[str, Any] = {"month": label, "period": int(p)}
             for channel in GPU_CHANNELS:
-                part = fleet[fleet["channel"] == channel]
                 key = "owned" if channel == "purchase" else channel
-                row[f"{key}_gpus"] = float(part["gpus"].sum())
-                row[key] = {g: float(n) for g, n in zip(part["gpu"], part["gpus"], strict=True)}
-            row["api_mtok"] = float(served.loc[served["channel"] == "api", "mtok"].sum())
-            row["self_hosted_mtok"] = float(served.loc[served["channel"] != "api", "mtok"].sum())
-            row["cash"] = float(sum(cash_by_month.get(m, 0.0) for m in months))
+                gpus = held[label][channel]
+                row[f"{key}_gpus"] = float(sum(gpus.values()))
+                row[key] = gpus
+            row["api_mtok"], row["self_hosted_mtok"] = mtok[label]
+            row["cash"] = float(sum(cash_by_month.get(m, 0.0)
+                                    for m in range(int(first), int(first) + int(count))))
             rows.append(row)
         return rows
 
