@@ -24,7 +24,7 @@ from planner.optimize.solve import solve
 from planner.studies.bench import write_scenario
 
 
-def _two_months(x_low: float = 0, x_high: float | None = None):
+def _two_months(x_low: float = 0, x_high: float | None = None, need_gpus: float = 1.5):
     problem = pulp.LpProblem("two_months", pulp.LpMinimize)
     x = problem.add_variable("reserve", x_low, x_high, pulp.LpInteger)
     own = {}
@@ -34,7 +34,7 @@ def _two_months(x_low: float = 0, x_high: float | None = None):
         o = problem.add_variable(f"on_demand_{p}", 0, None, pulp.LpInteger)
         a = problem.add_variable(f"api_{p}", 0)
         g = problem.add_variable(f"assign_{p}", 0)
-        problem += g + a == 1.5, f"demand_{p}"
+        problem += g + a == need_gpus, f"demand_{p}"
         problem += g - x - o <= 0, f"capacity_{p}"
         terms += [6 * o, 8 * a]
         own[p] = (o, a, g)
@@ -179,6 +179,36 @@ def test_the_plan_by_period_is_the_optimum(fixed):
     assert own[0][1].varValue == pytest.approx(0.5)  # half a GPU's worth by API each month
     # fixed: no branch and bound ran (the stand-in for HiGHS of a plan proven without it)
     assert isinstance(problem.solverModel, solve_module._Stopped) == (fixed is not None)
+
+
+def test_a_dive_proven_at_the_lp_bound_skips_the_months_apart(monkeypatch):
+    # A whole GPU's worth a month: the LP reserves one GPU (10, against 6 + 6 on demand), a
+    # whole plan at the LP bound, so nothing is solved month by month.
+    problem, x, _, column_period, stand_in = _two_months(need_gpus=1.0)
+    calls = []
+    original = periods.complete
+    monkeypatch.setattr(periods, "complete",
+                        lambda *a, **k: calls.append(1) or original(*a, **k))
+    info = solve(problem, mip_gap=1e-9, periods=(column_period, stand_in))
+    assert info.objective == pytest.approx(10)
+    assert x.varValue == pytest.approx(1)
+    assert calls == []
+
+
+@pytest.mark.parametrize(("lp_commitments", "often"), [(None, False), (3, False), (4, True)])
+def test_value_rows_are_left_out_where_the_lp_commits_month_after_month(lp_commitments, often):
+    # LP_COMMITMENT_MONTHS = 3: saas_usd's LP commits in 1-3 columns where the value rows
+    # speed branch and bound up, in 25 (frontier_only) where they slow it 2x.
+    from types import SimpleNamespace
+
+    engine = solve_module._InterruptibleHiGHS(msg=False)
+    linking = np.arange(6)
+    blocks = SimpleNamespace(lower=np.array([0.0, 0, 0, 0, 0, 1]))
+    if lp_commitments is not None:
+        engine.lp_values = np.where(np.arange(6) < lp_commitments, 0.25, 0.0)
+        engine.lp_values[5] = 1.0  # at its lower bound (a commitment fixed): not counted
+    assert solve_module.LP_COMMITMENT_MONTHS == 3
+    assert engine._lp_commits_often(linking, blocks) is often
 
 
 @pytest.mark.parametrize("seed", [0, 1])

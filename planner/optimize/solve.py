@@ -40,6 +40,10 @@ WATCHDOG_GRACE_S = 5.0
 COMPLETION_TIME_SHARE = 0.5
 IMPROVEMENT_TIME_SHARE = 0.75
 BRANCH_AND_BOUND_RESERVE = 0.05  # share kept to hand the plan over when branch and bound is no help
+# The value rows (_by_period) are left out when the LP relaxation commits in more linking
+# columns than this (docs/bench.md, "The value rows"): saas_usd's plans the rows speed up
+# commit in 1-3 columns; the two they slow 2x in 25 and 46.
+LP_COMMITMENT_MONTHS = 3
 PERIOD_LP_FACTOR = 10.0  # least seconds of an improved period, in its share of the LP's seconds
 
 
@@ -128,6 +132,7 @@ class _InterruptibleHiGHS(pulp.HiGHS):
     cost = None  # objective coefficients of the last problem loaded, HiGHS's column order
     earlier_bound = -float("inf")  # the dive's LP bound, or a first solve's (callSolver)
     lp_seconds = 0.0  # what the dive's LP relaxation took (sizes the improvement's periods)
+    lp_values = None  # the dive's LP relaxation optimum (numpy column values), if solved
     deadline = None  # perf_counter() at which the time limit runs out (callSolver)
     start = None  # the dive's plan handed to HiGHS, if any (numpy column values)
     cut_rows: list = []  # rows of the value cuts added (_by_period), HiGHS's row indices
@@ -254,8 +259,8 @@ class _InterruptibleHiGHS(pulp.HiGHS):
                                           optimal=True)
                 return
         if self.is_mip and DIVE:
-            start, self.earlier_bound, self.lp_seconds = _start_from_dive(highs,
-                                                                          self.timeLimit)
+            start, self.earlier_bound, self.lp_seconds, self.lp_values = \
+                _start_from_dive(highs, self.timeLimit)
         # A dive's plan already proven (below) needs no improving period by period.
         if blocks is not None and not (start is not None and self._proven(start)):
             start = self._by_period(highs, blocks, start)
@@ -356,9 +361,10 @@ class _InterruptibleHiGHS(pulp.HiGHS):
         if best is not None and (start is None or best.cost < float(self.cost @ start)):
             start = best.values
         commits = start is not None and not np.array_equal(start[linking], blocks.lower)
-        if base is not None and not commits:
+        if base is not None and not commits and not self._lp_commits_often(linking, blocks):
             # The rows price a commitment at its on-demand stand-in, more than it saves where
-            # the best plan known commits: there they slow branch and bound (docs/bench.md).
+            # the best plan known commits, or where the LP commits month after month: there
+            # they slow branch and bound (docs/bench.md, "The value rows").
             for columns, coefficients, floor in periods.value_cuts(
                     blocks.model, blocks.split, base, self.stand_in or {}):
                 self.cut_rows.append(highs.getNumRow())
@@ -369,6 +375,16 @@ class _InterruptibleHiGHS(pulp.HiGHS):
         if self.deadline is not None:
             limit_next_run(highs, self.deadline - time.perf_counter())
         return start
+
+    def _lp_commits_often(self, linking, blocks) -> bool:
+        """Whether the LP relaxation signs commitments (above their lower bounds) in more than
+        LP_COMMITMENT_MONTHS linking columns: a fleet it grows month by month."""
+        from planner.optimize.periods import WHOLE_TOLERANCE
+
+        if self.lp_values is None:
+            return False
+        above = self.lp_values[linking] > blocks.lower + WHOLE_TOLERANCE
+        return int(np.count_nonzero(above)) > LP_COMMITMENT_MONTHS
 
     def _run(self, lp: pulp.LpProblem) -> None:
         """Run HiGHS in highspy's worker thread and wait for it here, so that Ctrl-C (main
@@ -579,8 +595,8 @@ def _start_from_dive(highs, time_limit: float | None):
         limit_next_run(highs, time_limit - (time.perf_counter() - began))
     if start is not None:
         hand_start(highs, start)
-    bound, lp_seconds = first_lp or (-float("inf"), 0.0)
-    return start, bound, lp_seconds
+    bound, lp_seconds, lp_values = first_lp or (-float("inf"), 0.0, None)
+    return start, bound, lp_seconds, lp_values
 
 
 def hand_start(highs, start) -> None:
@@ -683,7 +699,8 @@ def _dive(highs, budget_s: float | None = None, first_lp: list | None = None):
 
     found = resolve()
     if found and first_lp is not None:
-        first_lp += [diver.getInfo().objective_function_value, time.perf_counter() - began]
+        first_lp += [diver.getInfo().objective_function_value, time.perf_counter() - began,
+                     np.array(diver.getSolution().col_value, dtype=np.float64)]
     kinds = getattr(highs, "planner_kinds", None)
     if kinds is not None and len(kinds) != len(lower):
         kinds = None
