@@ -247,6 +247,7 @@ class _InterruptibleHiGHS(pulp.HiGHS):
         self.deadline = time.perf_counter() + self.timeLimit if self.timeLimit else None
         self.timed_out = False
         self.cut_rows = []
+        self.lp_values = None
         start = None
         blocks = self._blocks(highs)
         if blocks is not None and not len(blocks.free):
