@@ -41,7 +41,7 @@ COMPLETION_TIME_SHARE = 0.5
 IMPROVEMENT_TIME_SHARE = 0.75
 BRANCH_AND_BOUND_RESERVE = 0.05  # share kept to hand the plan over when branch and bound is no help
 # The value rows (_by_period) are left out when the LP relaxation commits in more linking
-# columns than this (docs/bench.md, "The value rows"): saas_usd's plans the rows speed up
+# columns than this (docs/bench.md, "Plans in seconds"): saas_usd's plans the rows speed up
 # commit in 1-3 columns; the two they slow 2x in 25 and 46.
 LP_COMMITMENT_MONTHS = 3
 PERIOD_LP_FACTOR = 10.0  # least seconds of an improved period, in its share of the LP's seconds
@@ -365,7 +365,7 @@ class _InterruptibleHiGHS(pulp.HiGHS):
         if base is not None and not commits and not self._lp_commits_often(linking, blocks):
             # The rows price a commitment at its on-demand stand-in, more than it saves where
             # the best plan known commits, or where the LP commits month after month: there
-            # they slow branch and bound (docs/bench.md, "The value rows").
+            # they slow branch and bound (docs/bench.md, "Plans in seconds").
             for columns, coefficients, floor in periods.value_cuts(
                     blocks.model, blocks.split, base, self.stand_in or {}):
                 self.cut_rows.append(highs.getNumRow())
