@@ -136,6 +136,29 @@ def test_the_dive_gives_a_whole_feasible_plan_and_never_changes_the_optimum(tmp_
     assert dive_cost >= with_dive * (1 - 1e-9)
 
 
+def test_an_lp_the_dive_starts_within_its_budget_may_run_to_the_time_limit(tmp_path,
+                                                                          monkeypatch):
+    # The large bench's dive once lost its last LP, started 1 s before the end of its budget
+    # (0.8 of the time limit) and stopped there: no plan at all (gap 94%). No LP starts after
+    # the budget, but one started runs on to the solve's time limit.
+    inputs = build_inputs(load(write_scenario("small", tmp_path), sets=["months=6"]))
+    problem = lp.build(inputs, relax=False).problem
+    engine = solve_module._InterruptibleHiGHS(msg=False)
+    variables = problem.variables()
+    engine.createAndConfigureSolver(problem)
+    engine._load(problem, variables)
+    given = []
+    real_limit = solve_module.limit_next_run
+    monkeypatch.setattr(solve_module, "limit_next_run",
+                        lambda highs, seconds: given.append(seconds) or real_limit(highs, seconds))
+    assert solve_module._dive(problem.solverModel, 1000.0, limit_s=5000.0) is not None
+    assert len(given) > 1 and all(4900 < seconds <= 5000 for seconds in given)
+    given.clear()
+    assert solve_module._dive(problem.solverModel, 1000.0) is not None  # no limit: the budget
+    assert given and all(900 < seconds <= 1000 for seconds in given)
+    assert solve_module._dive(problem.solverModel, 0.0, limit_s=5000.0) is None  # none starts
+
+
 def test_a_start_that_presolve_improves_is_not_returned_for_the_optimum(monkeypatch):
     # One workload, 182 Mtok a month for 6 months, API at 3 $/Mtok (3,276 $) or one GPU
     # (1 Mtok/GPU-hour) bought for 500 $: 62.5 $ of depreciation (4 years, residual 437.5),
