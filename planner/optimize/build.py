@@ -801,9 +801,11 @@ def add_gpu_capacity(model: PlanModel, frame: _Frame, owned: dict, reserved: dic
             on_demand = model.rent.get((g, "on_demand", p, s), {})
             for var, rental in on_demand.items():
                 terms[var] = -rental.unit
-            if committed and (not on_demand or g in capped):
+            if not committed or model.relax:
+                pass  # stand-ins serve the value rows of integer plans (solve._by_period)
+            elif not on_demand or g in capped:
                 model.stand_in[p] = None
-            elif committed and model.stand_in.get(p, []) is not None:
+            elif model.stand_in.get(p, []) is not None:
                 # the cheapest offer's units stand in (any offer's would)
                 var, rental = next(iter(on_demand.items()))
                 model.stand_in.setdefault(p, []).extend(

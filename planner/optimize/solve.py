@@ -141,7 +141,6 @@ class _InterruptibleHiGHS(pulp.HiGHS):
     # with it, integer plans are completed period by period (_by_period).
     periods: tuple[dict, dict] | None = None
     column_period = None  # numpy period of each column, HiGHS's order (periods.LINKING: none)
-    stand_in: dict | None = None  # period -> [(commitment, on-demand, units)], column indices
 
     def actualSolve(self, lp: pulp.LpProblem) -> int:
         """PuLP's HiGHS path with the variable list built once: `lp.variables()` walks every
@@ -169,16 +168,6 @@ class _InterruptibleHiGHS(pulp.HiGHS):
         sense = -1 if lp.sense == pulp.LpMaximize else 1
         for i, var in enumerate(variables):
             var.index = i
-        self.column_period = self.stand_in = None
-        if self.periods is not None and self.mip:
-            from planner.optimize.periods import LINKING
-
-            column_period, stand_in = self.periods
-            self.column_period = np.array([column_period.get(v, LINKING) for v in variables],
-                                          dtype=np.int64)
-            self.stand_in = {p: None if pairs is None else [
-                (j.index, o.index, units) for j, o, units in pairs]
-                for p, pairs in stand_in.items()}
         objective = lp.objective
         cost = np.array([sense * objective.get(v, 0.0) for v in variables], dtype=np.float64)
         self.cost = cost  # HiGHS's objective is cost @ x: no constant is passed
@@ -198,6 +187,13 @@ class _InterruptibleHiGHS(pulp.HiGHS):
             # What each whole-number column is, for the dive's rounding (by name prefix).
             highs.planner_kinds = np.array([_column_kind(v.name) for v in variables],
                                            dtype=np.int8)
+        self.column_period = None  # an LP needs no periods (6% of the small LP bench's calls)
+        if self.periods is not None and self.is_mip:
+            from planner.optimize.periods import LINKING
+
+            column_period = self.periods[0]
+            self.column_period = np.array([column_period.get(v, LINKING) for v in variables],
+                                          dtype=np.int64)
         constraints = list(lp._constraints.values())
         starts, index, value, row_lower, row_upper = [], [], [], [], []
         for con in constraints:
@@ -366,8 +362,11 @@ class _InterruptibleHiGHS(pulp.HiGHS):
             # The rows price a commitment at its on-demand stand-in, more than it saves where
             # the best plan known commits, or where the LP commits month after month: there
             # they slow branch and bound (docs/bench.md, "Plans in seconds").
+            stand_in = {p: None if pairs is None else [  # column indices (_load numbered them)
+                (j.index, o.index, units) for j, o, units in pairs]
+                for p, pairs in self.periods[1].items()}
             for columns, coefficients, floor in periods.value_cuts(
-                    blocks.model, blocks.split, base, self.stand_in or {}):
+                    blocks.model, blocks.split, base, stand_in):
                 self.cut_rows.append(highs.getNumRow())
                 highs.addRow(floor, highspy.kHighsInf, len(columns), columns.astype(np.int32),
                              coefficients)
