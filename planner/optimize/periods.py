@@ -47,6 +47,7 @@ class Completion:
     cost: float  # cost @ values
     bound: float  # a lower bound on any plan with these linking values
     period_bound: dict[int, float]  # lower bound of each period's own cost
+    solved: bool = True  # every period solved to the gap (not stopped by the deadline)
 
 
 def _columnwise(lp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -137,6 +138,7 @@ def complete(highs, lp, blocks: Blocks, linking_values: np.ndarray, *, mip_gap: 
         return None
     bound = float(cost[linking] @ linking_values)
     period_bound = {}
+    solved_all = True
     slowest_s = 0.0  # the longest period so far: later periods grow with demand
     for done, period in enumerate(blocks.periods):
         elapsed_s = time.perf_counter() - began
@@ -144,6 +146,7 @@ def complete(highs, lp, blocks: Blocks, linking_values: np.ndarray, *, mip_gap: 
         columns = np.flatnonzero(blocks.column_period == period)
         if start is not None and left_s is not None and left_s <= 0:
             bound = -float("inf")  # the start's share stands, unsolved
+            solved_all = False
             continue
         if start is None and left_s is not None and \
                 (left_s <= 0 or left_s < slowest_s * (len(blocks.periods) - done)):
@@ -179,13 +182,14 @@ def complete(highs, lp, blocks: Blocks, linking_values: np.ndarray, *, mip_gap: 
         solved = solver.getModelStatus() == highspy.HighsModelStatus.kOptimal
         if start is None and not solved:
             return None
+        solved_all = solved_all and solved
         if found and (start is None or info.objective_function_value
                       < float(cost[columns] @ values[columns])):
             values[columns] = solver.getSolution().col_value
         period_bound[int(period)] = float(info.mip_dual_bound) \
             if integrality[columns].any() else float(info.objective_function_value)
         bound += period_bound[int(period)]
-    return Completion(values, float(cost @ values), bound, period_bound)
+    return Completion(values, float(cost @ values), bound, period_bound, solved_all)
 
 
 def _period_solver(highs, lp, blocks: Blocks, period: int, columns: np.ndarray,
