@@ -148,7 +148,7 @@ def test_a_dive_that_takes_the_whole_time_limit_still_gives_its_plan(tmp_path, m
     real_dive = solve_module._dive
     budgets = []
 
-    def slow_dive(highs, budget_s=None, first_lp=None):
+    def slow_dive(highs, budget_s=None, first_lp=None, by_period=None):
         budgets.append(budget_s)
         plan = real_dive(highs, None, first_lp)
         time.sleep(1.05)  # past the deadline

@@ -94,8 +94,8 @@ def linking_bounds(lp, blocks: Blocks) -> tuple[np.ndarray, np.ndarray]:
 
 def complete(highs, lp, blocks: Blocks, linking_values: np.ndarray, *, mip_gap: float,
              deadline_s: float | None = None, relaxed: np.ndarray | None = None,
-             start: np.ndarray | None = None, least_period_s: float = 0.0
-             ) -> Completion | None:
+             start: np.ndarray | None = None, least_period_s: float = 0.0,
+             dive=None) -> Completion | None:
     """The cheapest plan with the linking columns at `linking_values` (in `blocks.linking`
     order): one integer program per period, the linking columns' share moved to the row
     bounds. None when a period has no plan, a row of linking columns alone is broken, or
@@ -110,7 +110,9 @@ def complete(highs, lp, blocks: Blocks, linking_values: np.ndarray, *, mip_gap: 
     fails the completion: every period gets an equal share of the time left, or
     `least_period_s` if more, and a period it does not reach keeps the start's share (its
     bound is then unknown: -inf). The plan returned never costs more than the start
-    (docs/bench.md: the dive's plan per period is often several times its period's optimum)."""
+    (docs/bench.md: the dive's plan per period is often several times its period's optimum).
+    `dive`: a function (solve._dive) that rounds a period's problem to a whole plan, or None;
+    each period is then dived instead of solved (fast, no bound: -inf), None if one fails."""
     import time
 
     import highspy
@@ -161,6 +163,17 @@ def complete(highs, lp, blocks: Blocks, linking_values: np.ndarray, *, mip_gap: 
                 continue
         solver = _period_solver(highs, lp, blocks, period, columns, integrality,
                                 shifted_lower, shifted_upper, mip_gap)
+        if dive is not None:
+            kinds = getattr(highs, "planner_kinds", None)
+            if kinds is not None:
+                solver.planner_kinds = kinds[columns]  # the dive rounds by kind
+            own = dive(solver, left_s)
+            if own is None:
+                return None
+            values[columns] = own
+            bound, solved_all = -float("inf"), False
+            slowest_s = max(slowest_s, time.perf_counter() - began - elapsed_s)
+            continue
         # with a start, an equal share of the time left for each period left
         period_s = None if left_s is None else left_s if start is None else min(
             left_s, max(left_s / (len(blocks.periods) - done), least_period_s))
