@@ -285,3 +285,29 @@ def test_a_period_started_from_a_plan_finds_what_it_finds_from_scratch():
     started = periods.complete(highs, model, blocks, linking, mip_gap=1e-3, start=start)
     assert float(np.asarray(model.col_cost_) @ start) > scratch.cost
     assert started.cost == pytest.approx(scratch.cost, rel=1e-4)
+
+
+def test_a_dive_rounded_period_by_period_where_its_rounds_would_not_fit(monkeypatch):
+    # The LP reserves 1.5 GPUs (5 a GPU-month against 6 on demand and 8 by API): 15. Rounded
+    # to the nearest (2) and each month dived on its own with the reservation fixed: 1.5 GPUs'
+    # worth on the 2 reserved GPUs, 20, whole. Branch and bound then finds the optimum, 18
+    # (one GPU reserved, half a GPU's worth by API each month).
+    problem, x, own, column_period, stand_in = _two_months()
+    calls = []
+    real = solve_module._InterruptibleHiGHS._dive_by_period
+
+    def spy(self, highs, blocks, lp_values, left_s):
+        plan = real(self, highs, blocks, lp_values, left_s)
+        linking = blocks.split.linking
+        calls.append((lp_values[linking], plan[linking], float(self.cost @ plan)))
+        return plan
+
+    monkeypatch.setattr(solve_module._InterruptibleHiGHS, "_dive_by_period", spy)
+    monkeypatch.setattr(solve_module, "DIVE_ROUNDS_PER_LP", 1e9)  # never fits: by period
+    info = solve(problem, time_limit=100.0, mip_gap=1e-9, periods=(column_period, stand_in))
+    assert len(calls) == 1
+    lp_reserve, plan_reserve, plan_cost = calls[0]
+    assert lp_reserve == pytest.approx([1.5]) and list(plan_reserve) == [2.0]
+    assert plan_cost == pytest.approx(20)
+    assert info.objective == pytest.approx(18)
+    assert x.varValue == pytest.approx(1)

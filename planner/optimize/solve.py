@@ -31,9 +31,9 @@ DIVE = True  # start integer plans from a dive's whole-number plan (_start_from_
 # of 120 on a slow host) stopped one or two LPs short, and branch and bound found no plan in
 # the rest: none at all (docs/bench.md, "A dive that finishes").
 DIVE_TIME_SHARE = 1.0
-# The dive's rounds take up to this many times its first LP (the large bench: 1.6-2.5x; medium
-# 2.2x). Where they would not fit in the time left, the LP is rounded period by period instead
-# (_dive_by_period): a plan 1% dearer on large, in 38 s instead of 60-80 s.
+# The dive's rounds take 1.4-1.6 times its first LP on the large bench, 2.2 on medium; where
+# this many times would not fit in the time left, the LP is rounded period by period instead
+# (_dive_by_period): on large a plan 1% dearer, in 38 s instead of 58-70 s.
 DIVE_ROUNDS_PER_LP = 2.5
 SHOW_ELAPSED = True  # stress turns it off while it shows its own progress line
 # The watchdog (_InterruptibleHiGHS._run): HiGHS 1.16 checks its time limit at points its root
