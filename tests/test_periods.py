@@ -125,6 +125,16 @@ def test_a_month_whole_in_the_relaxation_is_not_solved_again(monkeypatch):
     assert kept.values[position["api_0"]] == pytest.approx(0.5)
 
 
+def _reserved_and_rented(variables, position):
+    """A whole plan of the two months: one GPU reserved and one on demand each month, 1.5
+    GPUs' worth served on GPUs alone: 10 + 6 + 6 = 22."""
+    start = np.zeros(len(variables))
+    for name, value in {"reserve": 1, "on_demand_0": 1, "on_demand_1": 1, "assign_0": 1.5,
+                        "assign_1": 1.5}.items():
+        start[position[name]] = value
+    return start
+
+
 def test_a_plan_improved_month_by_month_from_a_start():
     # One GPU reserved; the start rents an on-demand GPU each month as well and serves the
     # 1.5 GPUs' worth on GPUs alone: 10 + 6 + 6 = 22. Month by month from it, each month
@@ -132,10 +142,7 @@ def test_a_plan_improved_month_by_month_from_a_start():
     # with one reservation. Without time the start comes back as it was.
     problem, _, _, column_period, _ = _two_months()
     highs, model, blocks, variables, position = _split(problem, column_period)
-    start = np.zeros(len(variables))
-    for name, value in {"reserve": 1, "on_demand_0": 1, "on_demand_1": 1, "assign_0": 1.5,
-                        "assign_1": 1.5}.items():
-        start[position[name]] = value
+    start = _reserved_and_rented(variables, position)
     assert float(np.asarray(model.col_cost_) @ start) == pytest.approx(22)
     better = periods.complete(highs, model, blocks, np.array([1.0]), mip_gap=1e-9,
                               start=start)
@@ -158,10 +165,7 @@ def test_months_stopped_short_from_a_start_are_not_tried_from_scratch(monkeypatc
     # tried (the medium bench lost 3.8 s of 60 to it); the improved plan is the start.
     problem, _, _, column_period, _ = _two_months()
     highs, model, blocks, variables, position = _split(problem, column_period)
-    start = np.zeros(len(variables))
-    for name, value in {"reserve": 1, "on_demand_0": 1, "on_demand_1": 1, "assign_0": 1.5,
-                        "assign_1": 1.5}.items():
-        start[position[name]] = value
+    start = _reserved_and_rented(variables, position)
     engine = solve_module._InterruptibleHiGHS(msg=False)
     engine.cost = np.asarray(model.col_cost_)
     stopped = periods.complete(highs, model, blocks, np.array([1.0]), mip_gap=1e-9,
