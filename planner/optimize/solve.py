@@ -735,7 +735,9 @@ def _dive(highs, budget_s: float | None = None, first_lp: list | None = None,
     if found and by_period is not None and budget_s is not None:
         elapsed_s = time.perf_counter() - began
         if DIVE_ROUNDS_PER_LP * elapsed_s > budget_s - elapsed_s:
-            return by_period(np.array(diver.getSolution().col_value), budget_s - elapsed_s)
+            lp_values = np.array(diver.getSolution().col_value)
+            del diver  # its simplex memory (a gigabyte on large) before the periods' own
+            return by_period(lp_values, budget_s - elapsed_s)
     kinds = getattr(highs, "planner_kinds", None)
     if kinds is not None and len(kinds) != len(lower):
         kinds = None
