@@ -315,3 +315,59 @@ def test_a_dive_rounded_period_by_period_where_its_rounds_would_not_fit(monkeypa
     assert plan_cost == pytest.approx(20)
     assert info.objective == pytest.approx(18)
     assert x.varValue == pytest.approx(1)
+
+
+def test_a_dive_by_period_rounds_up_where_the_nearest_breaks_a_row(monkeypatch):
+    # A purchase (2 a GPU, both months) needs its site (1, binary: buy <= 8 site); each month
+    # needs 1.4 GPUs, 6 a GPU on demand. The LP buys 1.4 GPUs and 0.175 of a site (2.975).
+    # To the nearest (1 GPU, no site) the site row breaks; rounded up (2 GPUs, a site) each
+    # month fits on the 2 GPUs: 4 + 1 = 5, which is also the optimum (one GPU bought and one
+    # on demand a month: 15; on demand only: 24).
+    problem = pulp.LpProblem("site", pulp.LpMinimize)
+    buy = problem.add_variable("buy", 0, 8, pulp.LpInteger)
+    site = problem.add_variable("site", 0, 1, pulp.LpBinary)
+    problem += buy - 8 * site <= 0, "site_needed"
+    column_period, terms = {}, [2 * buy, site]
+    for p in (0, 1):
+        on_demand = problem.add_variable(f"on_demand_{p}", 0, None, pulp.LpInteger)
+        assign = problem.add_variable(f"assign_{p}", 0)
+        problem += assign == 1.4, f"demand_{p}"
+        problem += assign - buy - on_demand <= 0, f"capacity_{p}"
+        terms.append(6 * on_demand)
+        column_period.update({on_demand: p, assign: p})
+    problem += pulp.lpSum(terms)
+    plans = []
+    real = solve_module._InterruptibleHiGHS._dive_by_period
+
+    def spy(self, highs, blocks, lp_values, left_s):
+        plan = real(self, highs, blocks, lp_values, left_s)
+        plans.append((lp_values[blocks.split.linking], plan[blocks.split.linking],
+                      float(self.cost @ plan)))
+        return plan
+
+    monkeypatch.setattr(solve_module._InterruptibleHiGHS, "_dive_by_period", spy)
+    monkeypatch.setattr(solve_module, "DIVE_ROUNDS_PER_LP", 1e9)
+    info = solve(problem, time_limit=100.0, mip_gap=1e-9, periods=(column_period, {}))
+    [(lp_linking, plan_linking, plan_cost)] = plans
+    assert lp_linking == pytest.approx([1.4, 0.175])  # buy, site (name order)
+    assert list(plan_linking) == [2.0, 1.0] and plan_cost == pytest.approx(5)
+    assert info.objective == pytest.approx(5)
+
+
+def test_a_dive_by_period_that_fails_falls_back_to_the_rounds(monkeypatch):
+    # No plan period by period: the dive goes on with its rounds of the whole LP (here the
+    # LP's 1.5 reserved GPUs rounded to the nearest, 2: 10 x 2 = 20).
+    problem, _, _, column_period, stand_in = _two_months()
+    starts = []
+    real_start = solve_module._start_from_dive
+    monkeypatch.setattr(solve_module._InterruptibleHiGHS, "_dive_by_period",
+                        lambda *args: None)
+    monkeypatch.setattr(solve_module, "DIVE_ROUNDS_PER_LP", 1e9)
+    monkeypatch.setattr(solve_module, "_start_from_dive",
+                        lambda *args: starts.append(real_start(*args)) or starts[-1])
+    info = solve(problem, time_limit=100.0, mip_gap=1e-9, periods=(column_period, stand_in))
+    [(start, _, _, _)] = starts
+    costs = [problem.objective.get(v, 0.0) for v in sorted(problem.variables(),
+                                                             key=lambda v: v.name)]
+    assert start is not None and float(np.asarray(start) @ costs) == pytest.approx(20)
+    assert info.objective == pytest.approx(18)

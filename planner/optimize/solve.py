@@ -345,17 +345,24 @@ class _InterruptibleHiGHS(pulp.HiGHS):
 
     def _dive_by_period(self, highs, blocks, lp_values, left_s: float):
         """A whole plan from the LP relaxation's values (`lp_values`) when the dive's rounds
-        would not fit in `left_s`: the commitments rounded to the nearest, then each period's
-        own dive (periods.complete). None if a period fails or time runs out."""
+        would not fit in `left_s`: the commitments rounded to the nearest (else up), then each
+        period's own dive (periods.complete). None if a period fails or time runs out."""
         from planner.optimize import periods
 
+        began = time.perf_counter()
         model, linking = blocks.model, blocks.split.linking
         whole = np.asarray([int(k) for k in model.integrality_])[linking] != 0
-        values = np.where(whole, np.round(lp_values[linking]), lp_values[linking])
-        values = np.clip(values, blocks.lower, np.asarray(model.col_upper_)[linking])
-        plan = periods.complete(highs, model, blocks.split, values, mip_gap=self.gapRel or 0.0,
-                                deadline_s=left_s, dive=_dive)
-        return None if plan is None else plan.values
+        upper = np.asarray(model.col_upper_)[linking]
+        # the nearest; up where that breaks a row (a site rounded away from a purchase) or
+        # leaves a month short (nothing to rent)
+        for rounded in (np.round(lp_values[linking]), np.ceil(lp_values[linking] - 1e-6)):
+            values = np.clip(np.where(whole, rounded, lp_values[linking]), blocks.lower, upper)
+            plan = periods.complete(highs, model, blocks.split, values,
+                                    mip_gap=self.gapRel or 0.0, dive=_dive,
+                                    deadline_s=left_s - (time.perf_counter() - began))
+            if plan is not None:
+                return plan.values
+        return None
 
     def _by_period(self, highs, blocks, start):
         """A better start and a stronger relaxation from the periods apart: the dive's plan
@@ -735,9 +742,9 @@ def _dive(highs, budget_s: float | None = None, first_lp: list | None = None,
     if found and by_period is not None and budget_s is not None:
         elapsed_s = time.perf_counter() - began
         if DIVE_ROUNDS_PER_LP * elapsed_s > budget_s - elapsed_s:
-            lp_values = np.array(diver.getSolution().col_value)
-            del diver  # its simplex memory (a gigabyte on large) before the periods' own
-            return by_period(lp_values, budget_s - elapsed_s)
+            plan = by_period(np.array(diver.getSolution().col_value), budget_s - elapsed_s)
+            if plan is not None:
+                return plan  # else the rounds, in the time left
     kinds = getattr(highs, "planner_kinds", None)
     if kinds is not None and len(kinds) != len(lower):
         kinds = None
