@@ -351,7 +351,8 @@ class _InterruptibleHiGHS(pulp.HiGHS):
 
         began = time.perf_counter()
         model, linking = blocks.model, blocks.split.linking
-        whole = np.asarray([int(k) for k in model.integrality_])[linking] != 0
+        integrality = model.integrality_  # a copy of every column's per access
+        whole = np.array([int(integrality[j]) != 0 for j in linking], dtype=bool)
         upper = np.asarray(model.col_upper_)[linking]
         # the nearest; up where that breaks a row (a site rounded away from a purchase) or
         # leaves a month short (nothing to rent)
@@ -736,13 +737,14 @@ def _dive(highs, budget_s: float | None = None, first_lp: list | None = None,
                                np.asarray(values, dtype=np.float64))
 
     found = resolve()
+    lp_values = np.array(diver.getSolution().col_value, dtype=np.float64) if found else None
     if found and first_lp is not None:
         first_lp += [diver.getInfo().objective_function_value, time.perf_counter() - began,
-                     np.array(diver.getSolution().col_value, dtype=np.float64)]
+                     lp_values]
     if found and by_period is not None and budget_s is not None:
         elapsed_s = time.perf_counter() - began
         if DIVE_ROUNDS_PER_LP * elapsed_s > budget_s - elapsed_s:
-            plan = by_period(np.array(diver.getSolution().col_value), budget_s - elapsed_s)
+            plan = by_period(lp_values, budget_s - elapsed_s)
             if plan is not None:
                 return plan  # else the rounds, in the time left
     kinds = getattr(highs, "planner_kinds", None)
