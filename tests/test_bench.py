@@ -204,6 +204,22 @@ def test_the_gap_is_measured_on_the_plan_returned_against_the_best_bound():
     assert solve_module._gap(problem, engine, solve_module.Status.OPTIMAL) == 0.0
 
 
+def test_a_highs_left_running_keeps_its_best_bound_with_the_start():
+    # The watchdog gives up on a HiGHS stalled after its root cuts: its plan is the cheapest
+    # known (the start, 10, or an improving plan, 9), its bound the best seen at any check
+    # (8, from the root cuts; the LP gave 5), whichever plan is returned.
+    import numpy as np
+
+    engine = solve_module._InterruptibleHiGHS(msg=False)
+    engine.cost, engine.earlier_bound = np.array([10.0, 9.0]), 5.0
+    engine.start = np.array([1.0, 0.0])
+    checks = [(float("inf"), None, 6.0), (float("inf"), None, 8.0)]
+    cost, values, bound = engine._best_known(checks)
+    assert (cost, list(values), bound) == (10.0, [1.0, 0.0], 8.0)
+    cost, values, bound = engine._best_known(checks + [(9.0, np.array([0.0, 1.0]), 7.5)])
+    assert (cost, list(values), bound) == (9.0, [0.0, 1.0], 8.0)
+
+
 @pytest.mark.parametrize("highs_heeds_the_cancel", [True, False])
 def test_the_time_limit_holds_when_highs_ignores_its_own(tmp_path, monkeypatch,
                                                          highs_heeds_the_cancel):

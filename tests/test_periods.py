@@ -159,6 +159,84 @@ def test_a_plan_improved_month_by_month_from_a_start():
     assert not unchanged.solved
 
 
+def test_under_a_time_limit_the_month_with_most_to_gain_is_improved_first(monkeypatch):
+    # The start serves month 0 as the LP does (the half GPU's worth by API: 4) and month 1 on
+    # a second, on-demand GPU (6): month 1 costs 2 above the LP's share, month 0 nothing. A
+    # time limit may stop the improvement before the last month: month 1 goes first.
+    problem, _, _, column_period, _ = _two_months()
+    highs, model, blocks, variables, position = _split(problem, column_period)
+    start = _reserved_and_rented(variables, position)
+    start[position["on_demand_0"]], start[position["assign_0"]] = 0, 1
+    start[position["api_0"]] = 0.5
+    engine = solve_module._InterruptibleHiGHS(msg=False)
+    engine.cost = np.asarray(model.col_cost_)
+    engine.lp_values = start.copy()
+    engine.lp_values[[position["on_demand_1"], position["assign_1"], position["api_1"]]] = \
+        (0, 1, 0.5)
+    split = solve_module._Blocks(blocks, model, np.array([0.0]), blocks.linking)
+    assert engine._most_to_gain(split, start) is None  # no time limit: month by month
+    engine.deadline = float("inf")
+    order = engine._most_to_gain(split, start)
+    assert list(order) == [1, 0]
+    solved = []
+    real_solver = periods._period_solver
+    monkeypatch.setattr(periods, "_period_solver",
+                        lambda *args: solved.append(args[3]) or real_solver(*args))
+    improved = periods.complete(highs, model, blocks, np.array([1.0]), mip_gap=1e-9,
+                                start=start, order=order)
+    assert solved == [1, 0]
+    assert improved.cost == pytest.approx(18)
+    assert list(improved.period_bound) == [0, 1]  # in period order, as the value rows read it
+
+
+def test_a_month_searched_around_the_start_keeps_what_its_relaxation_agrees_with():
+    # Searching around the start (RINS), a month's whole-number columns equal in the start and
+    # in the month's own LP relaxation are fixed. One GPU reserved:
+    # - 1.5 GPUs' worth a month: the relaxation rents half a GPU (6 x 0.5 = 3 < 4 by API), the
+    #   start one: nothing agrees, so each month is searched whole: 22 -> 18, bound 18.
+    # - 2 GPUs' worth: both rent one GPU (6 < 8 by API): fixed, the start (22) stands, with no
+    #   bound (a search around the start proves nothing about the month).
+    problem, _, _, column_period, _ = _two_months()
+    highs, model, blocks, variables, position = _split(problem, column_period)
+    start = _reserved_and_rented(variables, position)
+    around = periods.complete(highs, model, blocks, np.array([1.0]), mip_gap=1e-9,
+                              start=start, neighbourhood=True)
+    assert around.cost == pytest.approx(18) and around.bound == pytest.approx(18)
+    assert around.solved
+
+    problem, _, _, column_period, _ = _two_months(need_gpus=2)
+    highs, model, blocks, variables, position = _split(problem, column_period)
+    start = _reserved_and_rented(variables, position)
+    start[[position["assign_0"], position["assign_1"]]] = 2
+    around = periods.complete(highs, model, blocks, np.array([1.0]), mip_gap=1e-9,
+                              start=start, neighbourhood=True)
+    assert around.cost == pytest.approx(22) and np.array_equal(around.values, start)
+    assert around.bound == -np.inf and not around.solved
+    whole = periods.complete(highs, model, blocks, np.array([1.0]), mip_gap=1e-9, start=start)
+    assert whole.cost == pytest.approx(22) and whole.bound == pytest.approx(22)
+
+
+def test_months_are_searched_around_the_start_where_whole_searches_would_not_fit(monkeypatch):
+    # A month's whole search takes about PERIOD_LP_FACTOR times its share of the LP's seconds:
+    # 10 x 0.1 s fit in the improvement's share of 20 s; 10 x 10 s do not.
+    import time
+
+    problem, _, _, column_period, _ = _two_months()
+    highs, model, blocks, variables, position = _split(problem, column_period)
+    start = _reserved_and_rented(variables, position)
+    engine = solve_module._InterruptibleHiGHS(msg=False)
+    engine.cost = np.asarray(model.col_cost_)
+    split = solve_module._Blocks(blocks, model, np.array([0.0]), blocks.linking)
+    calls = []
+    monkeypatch.setattr(periods, "complete", lambda *args, **kwargs: calls.append(kwargs))
+    for lp_seconds in (0.1, 10.0):
+        engine.lp_seconds, engine.deadline = lp_seconds, time.perf_counter() + 20
+        engine._complete(highs, split, np.array([1.0]), start)
+    assert [kwargs["neighbourhood"] for kwargs in calls] == [False, True]
+    assert calls[1]["least_period_s"] == pytest.approx(
+        solve_module.NEIGHBOURHOOD_LP_FACTOR * 10.0 / 2)
+
+
 def test_months_stopped_short_from_a_start_are_not_tried_from_scratch(monkeypatch):
     # Improving the start (one GPU reserved, 22) ran out of time: the plan without the
     # reservation would need every month solved from scratch in less time, so it is not

@@ -52,6 +52,10 @@ BRANCH_AND_BOUND_RESERVE = 0.05  # share kept to hand the plan over when branch 
 # commit in 1-3 columns; the two they slow 2x in 25 and 46.
 LP_COMMITMENT_MONTHS = 3
 PERIOD_LP_FACTOR = 10.0  # least seconds of an improved period, in its share of the LP's seconds
+# The same, searching only around the start (periods.complete's neighbourhood), used where
+# every period's whole search would not fit: the large bench at 120 s gave gaps of 1.94%, 1.55%
+# and 1.66% at 1, 2 and 4 (docs/bench.md, "Periods searched around the start").
+NEIGHBOURHOOD_LP_FACTOR = 2.0
 
 
 class Status(StrEnum):
@@ -328,7 +332,7 @@ class _InterruptibleHiGHS(pulp.HiGHS):
         from planner.optimize import periods
 
         left_s = None if self.deadline is None else self.deadline - time.perf_counter()
-        period_s = 0.0
+        period_s, around = 0.0, False
         if left_s is not None:
             # at most a share of the time left: branch and bound keeps the rest (and the
             # start), unless the rest would not cover its root LP twice: then it is no help
@@ -336,12 +340,32 @@ class _InterruptibleHiGHS(pulp.HiGHS):
             if start is not None and (1 - share) * left_s < 2 * self.lp_seconds:
                 share = 1.0 - BRANCH_AND_BOUND_RESERVE
             left_s *= share
-            # a period's own root LP takes a few times its share of the whole LP's seconds:
-            # less time than that does nothing (the large bench: 2.3 s for nothing)
-            period_s = PERIOD_LP_FACTOR * self.lp_seconds / max(len(blocks.split.periods), 1)
+            # a period's own root LP and cuts take a few times its share of the whole LP's
+            # seconds: less time than that does nothing (the large bench: 2.3 s for nothing).
+            # Where that would not fit every period, each searches around the start instead.
+            around = start is not None and PERIOD_LP_FACTOR * self.lp_seconds > left_s
+            factor = NEIGHBOURHOOD_LP_FACTOR if around else PERIOD_LP_FACTOR
+            period_s = factor * self.lp_seconds / max(len(blocks.split.periods), 1)
         return periods.complete(highs, blocks.model, blocks.split, linking_values,
                                 mip_gap=self.gapRel or 0.0, deadline_s=left_s, start=start,
-                                least_period_s=period_s)
+                                least_period_s=period_s, order=self._most_to_gain(blocks, start),
+                                neighbourhood=around)
+
+    def _most_to_gain(self, blocks, start):
+        """The periods by how much the start's share of each costs above the LP relaxation's,
+        most first: under a time limit that may not reach every period, the periods where
+        improving the start can gain most (the large bench at 120 s: 29,149.64 -> 29,099.37
+        against 29,108.02 in ascending order). None (ascending) without a time limit."""
+        if start is None or self.deadline is None or self.lp_values is None:
+            return None
+        from planner.optimize.periods import LINKING
+
+        split = blocks.split
+        by_period = np.searchsorted(split.periods, split.column_period)
+        own = split.column_period != LINKING
+        above = np.bincount(by_period[own], weights=(self.cost * (start - self.lp_values))[own],
+                            minlength=len(split.periods))
+        return split.periods[np.argsort(-above, kind="stable")]
 
     def _dive_by_period(self, highs, blocks, lp_values, left_s: float):
         """A whole plan from the LP relaxation's values (`lp_values`) when the dive's rounds
@@ -436,12 +460,19 @@ class _InterruptibleHiGHS(pulp.HiGHS):
             highs.run()  # no Ctrl-C (signals reach the main thread only) and no deadline
             return
         highs.HandleUserInterrupt = True  # cancelSolve() takes effect at HiGHS's next check
-        found: list = []  # improving plans HiGHS reports: (cost, values, dual bound)
-        watch = None
+        # improving plans HiGHS reports: (cost, values, dual bound); and its dual bound at
+        # each interrupt check (cost inf, no plan): a HiGHS stalled after its root cuts keeps
+        # their bound (the medium bench at 60 s: 3,514 against the LP's 3,354)
+        found: list = []
+        watch = bound = None
         if self.deadline is not None and self.is_mip:
             def watch(event) -> None:
                 found.append(self._improving(event.data_out))
+
+            def bound(event) -> None:
+                found.append((float("inf"), None, float(event.data_out.mip_dual_bound)))
             highs.cbMipImprovingSolution += watch
+            highs.cbMipInterrupt += bound
         interrupted = False
         cancelled_at = None
         # highspy prints a notice at Ctrl-C: to stderr (stdout is process-wide: main only)
@@ -474,6 +505,7 @@ class _InterruptibleHiGHS(pulp.HiGHS):
         finally:
             if watch is not None and lp.solverModel is highs:
                 highs.cbMipImprovingSolution -= watch
+                highs.cbMipInterrupt -= bound
         if interrupted:
             raise KeyboardInterrupt
         if highs.getModelStatus() == highspy.HighsModelStatus.kInterrupt:
@@ -502,13 +534,13 @@ class _InterruptibleHiGHS(pulp.HiGHS):
 
     def _best_known(self, found: list) -> tuple[float, object, float]:
         """The cheapest of HiGHS's improving plans and the dive's start, and the best bound."""
-        best = (float("inf"), None, -float("inf"))
-        if self.start is not None:
-            best = (float(self.cost @ self.start), self.start, -float("inf"))
+        found = list(found)  # HiGHS's thread may still append
         bound = max([self.earlier_bound] + [b for _, _, b in found if b < float("inf")])
-        for cost, values, _ in list(found):
+        best = (float("inf"), None) if self.start is None else \
+            (float(self.cost @ self.start), self.start)
+        for cost, values, _ in found:
             if cost < best[0]:
-                best = (cost, values, bound)
+                best = (cost, values)
         return best[0], best[1], bound
 
 
