@@ -217,8 +217,11 @@ def test_a_month_searched_around_the_start_keeps_what_its_relaxation_agrees_with
 
 
 def test_months_are_searched_around_the_start_where_whole_searches_would_not_fit(monkeypatch):
-    # A month's whole search takes about PERIOD_LP_FACTOR times its share of the LP's seconds:
-    # 10 x 0.1 s fit in the improvement's share of 20 s; 10 x 10 s do not.
+    # A month's whole search takes about PERIOD_LP_FACTOR times its share of the LP's seconds
+    # (two months: 5 x the LP's). The improvement's share of 20 s left is 15 s. An LP of 0.1 s:
+    # whole searches fit (1 s). 2.5 s: they do not (25 s), so each month searches around the
+    # start, and in the time then left (about 15 s, more than one month's 12.5 s) the months
+    # are searched whole from that plan. 10 s: around the start only.
     import time
 
     problem, _, _, column_period, _ = _two_months()
@@ -228,12 +231,16 @@ def test_months_are_searched_around_the_start_where_whole_searches_would_not_fit
     engine.cost = np.asarray(model.col_cost_)
     split = solve_module._Blocks(blocks, model, np.array([0.0]), blocks.linking)
     calls = []
-    monkeypatch.setattr(periods, "complete", lambda *args, **kwargs: calls.append(kwargs))
-    for lp_seconds in (0.1, 10.0):
+    monkeypatch.setattr(periods, "complete", lambda *args, **kwargs: calls.append(kwargs) or
+                        periods.Completion(kwargs["start"], 22.0, -np.inf, {}, False))
+    passes = {}
+    for lp_seconds in (0.1, 2.5, 10.0):
         engine.lp_seconds, engine.deadline = lp_seconds, time.perf_counter() + 20
+        calls.clear()
         engine._complete(highs, split, np.array([1.0]), start)
-    assert [kwargs["neighbourhood"] for kwargs in calls] == [False, True]
-    assert calls[1]["least_period_s"] == pytest.approx(
+        passes[lp_seconds] = [kwargs.get("neighbourhood", False) for kwargs in calls]
+    assert passes == {0.1: [False], 2.5: [True, False], 10.0: [True]}
+    assert calls[0]["least_period_s"] == pytest.approx(
         solve_module.NEIGHBOURHOOD_LP_FACTOR * 10.0 / 2)
 
 

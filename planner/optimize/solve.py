@@ -346,10 +346,22 @@ class _InterruptibleHiGHS(pulp.HiGHS):
             around = start is not None and PERIOD_LP_FACTOR * self.lp_seconds > left_s
             factor = NEIGHBOURHOOD_LP_FACTOR if around else PERIOD_LP_FACTOR
             period_s = factor * self.lp_seconds / max(len(blocks.split.periods), 1)
-        return periods.complete(highs, blocks.model, blocks.split, linking_values,
+        began = time.perf_counter()
+        plan = periods.complete(highs, blocks.model, blocks.split, linking_values,
                                 mip_gap=self.gapRel or 0.0, deadline_s=left_s, start=start,
                                 least_period_s=period_s, order=self._most_to_gain(blocks, start),
                                 neighbourhood=around)
+        whole_s = PERIOD_LP_FACTOR * self.lp_seconds / max(len(blocks.split.periods), 1)
+        if around and plan is not None and \
+                left_s - (time.perf_counter() - began) >= whole_s:
+            # every period searched around the start with time to spare (the medium bench):
+            # whole searches from that plan in the rest, most to gain first
+            plan = periods.complete(highs, blocks.model, blocks.split, linking_values,
+                                    mip_gap=self.gapRel or 0.0,
+                                    deadline_s=left_s - (time.perf_counter() - began),
+                                    start=plan.values, least_period_s=whole_s,
+                                    order=self._most_to_gain(blocks, plan.values))
+        return plan
 
     def _most_to_gain(self, blocks, start):
         """The periods by how much the start's share of each costs above the LP relaxation's,
