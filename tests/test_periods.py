@@ -135,6 +135,18 @@ def _reserved_and_rented(variables, position):
     return start
 
 
+def _engine_with_a_start():
+    """The two months split, the start of `_reserved_and_rented` (22), and an engine that
+    improves it (solve._InterruptibleHiGHS, the problem's costs) with the split it reads."""
+    problem, _, _, column_period, _ = _two_months()
+    highs, model, blocks, variables, position = _split(problem, column_period)
+    engine = solve_module._InterruptibleHiGHS(msg=False)
+    engine.cost = np.asarray(model.col_cost_)
+    split = solve_module._Blocks(blocks, model, np.array([0.0]), blocks.linking)
+    return highs, model, blocks, column_period, position, \
+        _reserved_and_rented(variables, position), engine, split
+
+
 def test_a_plan_improved_month_by_month_from_a_start():
     # One GPU reserved; the start rents an on-demand GPU each month as well and serves the
     # 1.5 GPUs' worth on GPUs alone: 10 + 6 + 6 = 22. Month by month from it, each month
@@ -163,17 +175,12 @@ def test_under_a_time_limit_the_month_with_most_to_gain_is_improved_first(monkey
     # The start serves month 0 as the LP does (the half GPU's worth by API: 4) and month 1 on
     # a second, on-demand GPU (6): month 1 costs 2 above the LP's share, month 0 nothing. A
     # time limit may stop the improvement before the last month: month 1 goes first.
-    problem, _, _, column_period, _ = _two_months()
-    highs, model, blocks, variables, position = _split(problem, column_period)
-    start = _reserved_and_rented(variables, position)
+    highs, model, blocks, _, position, start, engine, split = _engine_with_a_start()
     start[position["on_demand_0"]], start[position["assign_0"]] = 0, 1
     start[position["api_0"]] = 0.5
-    engine = solve_module._InterruptibleHiGHS(msg=False)
-    engine.cost = np.asarray(model.col_cost_)
     engine.lp_values = start.copy()
     engine.lp_values[[position["on_demand_1"], position["assign_1"], position["api_1"]]] = \
         (0, 1, 0.5)
-    split = solve_module._Blocks(blocks, model, np.array([0.0]), blocks.linking)
     assert engine._most_to_gain(split, start) is None  # no time limit: month by month
     engine.deadline = float("inf")
     order = engine._most_to_gain(split, start)
@@ -224,12 +231,7 @@ def test_months_are_searched_around_the_start_where_whole_searches_would_not_fit
     # are searched whole from that plan. 10 s: around the start only.
     import time
 
-    problem, _, _, column_period, _ = _two_months()
-    highs, model, blocks, variables, position = _split(problem, column_period)
-    start = _reserved_and_rented(variables, position)
-    engine = solve_module._InterruptibleHiGHS(msg=False)
-    engine.cost = np.asarray(model.col_cost_)
-    split = solve_module._Blocks(blocks, model, np.array([0.0]), blocks.linking)
+    highs, _, _, _, _, start, engine, split = _engine_with_a_start()
     calls = []
     monkeypatch.setattr(periods, "complete", lambda *args, **kwargs: calls.append(kwargs) or
                         periods.Completion(kwargs["start"], 22.0, -np.inf, {}, False))
@@ -248,16 +250,11 @@ def test_months_stopped_short_from_a_start_are_not_tried_from_scratch(monkeypatc
     # Improving the start (one GPU reserved, 22) ran out of time: the plan without the
     # reservation would need every month solved from scratch in less time, so it is not
     # tried (the medium bench lost 3.8 s of 60 to it); the improved plan is the start.
-    problem, _, _, column_period, _ = _two_months()
-    highs, model, blocks, variables, position = _split(problem, column_period)
-    start = _reserved_and_rented(variables, position)
-    engine = solve_module._InterruptibleHiGHS(msg=False)
-    engine.cost = np.asarray(model.col_cost_)
+    highs, model, blocks, column_period, _, start, engine, split = _engine_with_a_start()
     stopped = periods.complete(highs, model, blocks, np.array([1.0]), mip_gap=1e-9,
                                deadline_s=0.0, start=start)
     calls = []
     monkeypatch.setattr(engine, "_complete", lambda *args: calls.append(args) or stopped)
-    split = solve_module._Blocks(blocks, model, np.array([0.0]), blocks.linking)
     assert np.array_equal(engine._by_period(highs, split, start), start)
     assert len(calls) == 1  # the improvement only
     improved = periods.complete(highs, model, blocks, np.array([1.0]), mip_gap=1e-9,

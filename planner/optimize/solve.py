@@ -332,6 +332,10 @@ class _InterruptibleHiGHS(pulp.HiGHS):
         from planner.optimize import periods
 
         left_s = None if self.deadline is None else self.deadline - time.perf_counter()
+        count = max(len(blocks.split.periods), 1)
+        # a period's own root LP and cuts take a few times its share of the whole LP's
+        # seconds: less time than that does nothing (the large bench: 2.3 s for nothing)
+        whole_s = PERIOD_LP_FACTOR * self.lp_seconds / count
         period_s, around = 0.0, False
         if left_s is not None:
             # at most a share of the time left: branch and bound keeps the rest (and the
@@ -340,25 +344,20 @@ class _InterruptibleHiGHS(pulp.HiGHS):
             if start is not None and (1 - share) * left_s < 2 * self.lp_seconds:
                 share = 1.0 - BRANCH_AND_BOUND_RESERVE
             left_s *= share
-            # a period's own root LP and cuts take a few times its share of the whole LP's
-            # seconds: less time than that does nothing (the large bench: 2.3 s for nothing).
-            # Where that would not fit every period, each searches around the start instead.
-            around = start is not None and PERIOD_LP_FACTOR * self.lp_seconds > left_s
-            factor = NEIGHBOURHOOD_LP_FACTOR if around else PERIOD_LP_FACTOR
-            period_s = factor * self.lp_seconds / max(len(blocks.split.periods), 1)
+            # where whole searches would not fit every period, each searches around the start
+            around = start is not None and whole_s * count > left_s
+            period_s = NEIGHBOURHOOD_LP_FACTOR * self.lp_seconds / count if around else whole_s
         began = time.perf_counter()
         plan = periods.complete(highs, blocks.model, blocks.split, linking_values,
                                 mip_gap=self.gapRel or 0.0, deadline_s=left_s, start=start,
                                 least_period_s=period_s, order=self._most_to_gain(blocks, start),
                                 neighbourhood=around)
-        whole_s = PERIOD_LP_FACTOR * self.lp_seconds / max(len(blocks.split.periods), 1)
-        if around and plan is not None and \
-                left_s - (time.perf_counter() - began) >= whole_s:
+        rest_s = None if left_s is None else left_s - (time.perf_counter() - began)
+        if around and plan is not None and rest_s >= whole_s:
             # every period searched around the start with time to spare (the medium bench):
             # whole searches from that plan in the rest, most to gain first
             plan = periods.complete(highs, blocks.model, blocks.split, linking_values,
-                                    mip_gap=self.gapRel or 0.0,
-                                    deadline_s=left_s - (time.perf_counter() - began),
+                                    mip_gap=self.gapRel or 0.0, deadline_s=rest_s,
                                     start=plan.values, least_period_s=whole_s,
                                     order=self._most_to_gain(blocks, plan.values))
         return plan
@@ -553,7 +552,7 @@ class _InterruptibleHiGHS(pulp.HiGHS):
         for cost, values, _ in found:
             if cost < best[0]:
                 best = (cost, values)
-        return best[0], best[1], bound
+        return best[0], best[1], min(bound, best[0])  # no bound above a plan known
 
 
 @dataclass(frozen=True)
